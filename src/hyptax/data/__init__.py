@@ -1,0 +1,76 @@
+"""Dataset specs: one way to name data everywhere.
+
+==========================  ==========================================================
+spec                        what it loads
+==========================  ==========================================================
+``ncbi``                    the whole NCBI Taxonomy from the bundled snapshot
+``ncbi:small``              all life at the main ranks down to genus (the default)
+``ncbi:NAME``/``ncbi:ID``   one clade, e.g. ``ncbi:Mammalia``, ``ncbi:40674``
+``taxdump:DIR``             NCBI ``nodes.dmp`` + ``names.dmp`` in DIR
+``wordnet:nouns[@DIR]``     WordNet 3.0 noun hypernym closure (Debian wordnet-base)
+``wordnet:mammals[@DIR]``   its closure below ``mammal.n.01``
+``FILE.csv``/``FILE.tsv``   an edge list: child, parent per line
+``FILE.pkl``                the prototype's pickle (read with a restricted unpickler)
+``FILE.npz``                a dataset written by ``hyptax prepare``
+==========================  ==========================================================
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..config import DataOptions
+from ..errors import HyptaxError
+from .taxonomy import Taxonomy
+
+__all__ = ["DataOptions", "Taxonomy", "load_taxonomy"]
+
+EDGE_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz")
+PICKLE_SUFFIXES = (".pkl", ".pickle")
+PREPARED_SUFFIXES = (".npz",)
+
+
+def load_taxonomy(spec: str, options: DataOptions | None = None) -> Taxonomy:
+    """Load the taxonomy named by a dataset spec (see the module docstring).
+
+    >>> tax = load_taxonomy("wordnet:mammals")  # doctest: +SKIP
+    >>> tax.n_nodes, tax.n_closure  # doctest: +SKIP
+    (1180, 6540)
+    """
+    options = options or DataOptions()
+    scheme, _, rest = spec.partition(":")
+    if scheme == "ncbi" and not _looks_like_path(spec):
+        from . import ncbi
+
+        return ncbi.load(rest or None, options)
+    if scheme == "taxdump" and rest:
+        from . import taxdump
+
+        return taxdump.load(rest, options)
+    if scheme == "wordnet" and rest:
+        from . import wordnet
+
+        which, _, root = rest.partition("@")
+        return wordnet.load(which, root or None)
+    path = Path(spec)
+    name = path.name.lower()
+    if name.endswith(PREPARED_SUFFIXES):
+        from . import prepared
+
+        return prepared.load(path)
+    if name.endswith(PICKLE_SUFFIXES):
+        from . import edgelist
+
+        return edgelist.load_pickle(path)
+    if name.endswith(EDGE_SUFFIXES):
+        from . import edgelist
+
+        return edgelist.load_edges(path)
+    raise HyptaxError(
+        f"unknown dataset spec {spec!r}: use ncbi, ncbi:small, ncbi:NAME, taxdump:DIR, "
+        "wordnet:nouns, wordnet:mammals, or a .csv/.tsv/.pkl/.npz file"
+    )
+
+
+def _looks_like_path(spec: str) -> bool:
+    return spec.lower().endswith(EDGE_SUFFIXES + PICKLE_SUFFIXES + PREPARED_SUFFIXES)

@@ -1,0 +1,315 @@
+"""The data model: a taxonomy as parent edges over integer node indices.
+
+A :class:`Taxonomy` holds ``n`` nodes (string ids, display names, optional ranks)
+and its *parent edges* ``(child[k], parent[k])``: the transitive reduction of the
+hierarchy. A node may have several parents (WordNet does), so the graph is a DAG.
+Everything else -- depth, roots, the transitive closure -- is derived, vectorised,
+and cached on first use.
+
+Depth rule (DAGs): a root has depth 0 and every other node has depth
+``1 + max(depth(parent))``, the length of the *longest* path up to a root. So depth
+strictly grows along every edge, which is what depth-to-radius regularisation and
+depth-norm correlation need. On a tree this is the usual depth.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError
+
+INDEX = np.int32
+
+
+@dataclass(frozen=True, eq=False)
+class Taxonomy:
+    """A hierarchy over ``n`` nodes.
+
+    Attributes:
+        ids: ``(n,)`` object array of unique string identifiers (NCBI taxid, WordNet
+            synset name, the ids of an edge list).
+        names: ``(n,)`` object array of display names (scientific names; equal to ids
+            where a source has no names).
+        child, parent: ``(m,)`` int32 parent edges, ``child[k]`` is directly below
+            ``parent[k]``. No self-loops, no duplicates, no cycles.
+        ranks: ``(n,)`` object array of rank strings ("" when unknown), or None.
+        source: the dataset spec this came from (``"ncbi:small"``...).
+        definition: one sentence saying exactly which nodes and edges were kept.
+        stats: counts gathered while loading (duplicates dropped, taxa cleaned...).
+    """
+
+    ids: np.ndarray
+    names: np.ndarray
+    child: np.ndarray
+    parent: np.ndarray
+    ranks: np.ndarray | None = None
+    source: str = ""
+    definition: str = ""
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ build
+    @classmethod
+    def from_edges(
+        cls,
+        ids: np.ndarray | list[str],
+        child: np.ndarray,
+        parent: np.ndarray,
+        *,
+        names: np.ndarray | list[str] | None = None,
+        ranks: np.ndarray | list[str] | None = None,
+        source: str = "",
+        definition: str = "",
+        stats: dict[str, Any] | None = None,
+        path: str | None = None,
+        lines: np.ndarray | None = None,
+    ) -> Taxonomy:
+        """Validate parent edges and build a taxonomy.
+
+        Self-loops and cycles raise :class:`InputError` naming ``path`` and the line
+        (``lines[k]`` is the input line of edge ``k``); duplicate edges are dropped
+        and counted in ``stats["duplicate_edges"]``.
+        """
+        ids = _object_array(ids)
+        n = len(ids)
+        child = np.asarray(child, dtype=np.int64)
+        parent = np.asarray(parent, dtype=np.int64)
+        stats = dict(stats or {})
+        loops = np.flatnonzero(child == parent)
+        if len(loops):
+            k = loops[0]
+            raise InputError(
+                f"self-loop: {ids[child[k]]!r} is its own parent",
+                path=path,
+                line=None if lines is None else int(lines[k]),
+            )
+        key = child * n + parent
+        _, first = np.unique(key, return_index=True)
+        first.sort()
+        stats["duplicate_edges"] = stats.get("duplicate_edges", 0) + len(key) - len(first)
+        child, parent = child[first].astype(INDEX), parent[first].astype(INDEX)
+        if lines is not None:
+            lines = np.asarray(lines)[first]
+        tax = cls(
+            ids=ids,
+            names=ids if names is None else _object_array(names),
+            child=child,
+            parent=parent,
+            ranks=None if ranks is None else _object_array(ranks),
+            source=source,
+            definition=definition,
+            stats=stats,
+        )
+        tax._check_acyclic(path, lines)
+        return tax
+
+    @classmethod
+    def from_closure(
+        cls,
+        ids: np.ndarray | list[str],
+        desc: np.ndarray,
+        anc: np.ndarray,
+        **kwargs: Any,
+    ) -> Taxonomy:
+        """Build from transitive-closure pairs ``(desc[k], anc[k])``.
+
+        The parent edges are the transitive reduction: a pair ``(u, a)`` is kept
+        unless some other ancestor ``b`` of ``u`` already has ``a`` as an ancestor.
+        If the input is not transitively closed, the missing pairs are implied.
+        """
+        n = len(ids)
+        desc = np.asarray(desc, dtype=np.int64)
+        anc = np.asarray(anc, dtype=np.int64)
+        keep = desc != anc
+        desc, anc = desc[keep], anc[keep]
+        key = np.unique(desc * n + anc)
+        desc, anc = key // n, key % n
+        # Redundant pairs (u, a): u -> b -> a for some b. Join (u, b) with (b, a).
+        order = np.argsort(desc, kind="stable")
+        starts = np.searchsorted(desc[order], np.arange(n + 1))
+        counts = starts[anc + 1] - starts[anc]
+        u = np.repeat(desc, counts)
+        pos = np.repeat(starts[anc] - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+        redundant = np.unique(u * n + anc[order][pos])
+        direct = key[~np.isin(key, redundant, assume_unique=True)]
+        return cls.from_edges(ids, direct // n, direct % n, **kwargs)
+
+    # ------------------------------------------------------------ derived
+    @property
+    def n_nodes(self) -> int:
+        return len(self.ids)
+
+    @property
+    def n_edges(self) -> int:
+        """Number of parent edges (the transitive reduction)."""
+        return len(self.child)
+
+    @cached_property
+    def is_tree(self) -> bool:
+        """True when every node has at most one parent."""
+        return len(np.unique(self.child)) == len(self.child)
+
+    @cached_property
+    def index(self) -> dict[str, int]:
+        """Map from id to node index."""
+        return {s: i for i, s in enumerate(self.ids.tolist())}
+
+    @cached_property
+    def depth(self) -> np.ndarray:
+        """``(n,)`` int32 longest-path depth (roots are 0); see the module docstring."""
+        return self._levels()[0]
+
+    @cached_property
+    def roots(self) -> np.ndarray:
+        """Indices of nodes without a parent."""
+        has_parent = np.zeros(self.n_nodes, dtype=bool)
+        has_parent[self.child] = True
+        return np.flatnonzero(~has_parent).astype(INDEX)
+
+    @cached_property
+    def closure(self) -> tuple[np.ndarray, np.ndarray]:
+        """Transitive closure as ``(desc, anc)`` int32 arrays, sorted by desc then anc.
+
+        Built level by level: the pairs at distance ``k + 1`` are the parents of the
+        ancestors at distance ``k``. On a tree no pair can repeat, so no dedup is
+        needed; on a DAG each level is deduplicated against the pairs found so far.
+        """
+        n = self.n_nodes
+        order = np.argsort(self.child, kind="stable")
+        pc, pp = self.child[order].astype(np.int64), self.parent[order].astype(np.int64)
+        starts = np.searchsorted(pc, np.arange(n + 1))
+        n_parents = np.diff(starts)
+        d, a = pc, pp
+        out_d, out_a = [d], [a]
+        seen = None if self.is_tree else d * n + a
+        while len(d):
+            cnt = n_parents[a]
+            nd = np.repeat(d, cnt)
+            pos = np.repeat(starts[a] - np.cumsum(cnt) + cnt, cnt) + np.arange(cnt.sum())
+            na = pp[pos]
+            if seen is not None:
+                key = np.unique(nd * n + na)
+                key = key[~np.isin(key, seen, assume_unique=True)]
+                seen = np.union1d(seen, key)
+                nd, na = key // n, key % n
+            d, a = nd, na
+            out_d.append(d)
+            out_a.append(a)
+        key = np.sort(np.concatenate(out_d) * n + np.concatenate(out_a))
+        return (key // n).astype(INDEX), (key % n).astype(INDEX)
+
+    @property
+    def n_closure(self) -> int:
+        return len(self.closure[0])
+
+    def top_level(self) -> np.ndarray:
+        """``(n,)`` int32: each node's top-level group, the depth-1 ancestor on its
+        first parent path (``-1`` for roots). With a single root these are the
+        root's children; with several roots, the roots themselves."""
+        first_parent = np.full(self.n_nodes, -1, dtype=np.int64)
+        first_parent[self.child[::-1]] = self.parent[::-1]
+        level = 0 if len(self.roots) > 1 else 1
+        group = np.where(self.depth == level, np.arange(self.n_nodes), -1)
+        cur = np.arange(self.n_nodes)
+        for _ in range(int(self.depth.max(initial=0))):
+            cur = np.where(first_parent[cur] >= 0, first_parent[cur], cur)
+            hit = (group < 0) & (self.depth[cur] == level)
+            group[hit] = cur[hit]
+        group[self.depth < level] = -1
+        return group.astype(INDEX)
+
+    def lookup(self, key: str) -> int:
+        """Node index for an id or a display name; raises KeyError with suggestions."""
+        if key in self.index:
+            return self.index[key]
+        by_name = self.name_index.get(key)
+        if by_name is not None:
+            return by_name
+        raise KeyError(f"unknown node {key!r}{suggest(key, self.names.tolist())}")
+
+    @cached_property
+    def name_index(self) -> dict[str, int]:
+        """Map from display name to node index (first node of a repeated name wins)."""
+        out: dict[str, int] = {}
+        for i, s in enumerate(self.names.tolist()):
+            out.setdefault(s, i)
+        return out
+
+    def rank_counts(self) -> Counter[str]:
+        return Counter(self.ranks.tolist()) if self.ranks is not None else Counter()
+
+    # ------------------------------------------------------------ checks
+    def _levels(self) -> tuple[np.ndarray, np.ndarray]:
+        """Longest-path depth by Kahn's algorithm, one vectorised step per level.
+
+        Returns ``(depth, unresolved)``; ``unresolved`` marks nodes on or below a cycle.
+        """
+        n = self.n_nodes
+        depth = np.zeros(n, dtype=INDEX)
+        remaining = np.bincount(self.child, minlength=n)  # parents not yet placed
+        order = np.argsort(self.parent, kind="stable")
+        kc = self.child[order]
+        starts = np.searchsorted(self.parent[order], np.arange(n + 1))
+        frontier = np.flatnonzero(remaining == 0)
+        level = 0
+        while len(frontier):
+            depth[frontier] = level
+            cnt = starts[frontier + 1] - starts[frontier]
+            pos = np.repeat(starts[frontier] - np.cumsum(cnt) + cnt, cnt) + np.arange(cnt.sum())
+            kids = kc[pos]
+            np.subtract.at(remaining, kids, 1)
+            frontier = np.unique(kids[remaining[kids] == 0])
+            level += 1
+        return depth, remaining > 0
+
+    def _check_acyclic(self, path: str | None, lines: np.ndarray | None) -> None:
+        depth, unresolved = self._levels()
+        if not unresolved.any():
+            self.__dict__["depth"] = depth
+            return
+        # Walk parent pointers inside the unresolved set until a node repeats.
+        first_parent: dict[int, int] = {}
+        edge_of: dict[tuple[int, int], int] = {}
+        for k in np.flatnonzero(unresolved[self.child] & unresolved[self.parent]).tolist():
+            c, p = int(self.child[k]), int(self.parent[k])
+            first_parent.setdefault(c, p)
+            edge_of.setdefault((c, p), k)
+        node = int(np.flatnonzero(unresolved)[0])
+        seen: list[int] = []
+        while node not in seen:
+            seen.append(node)
+            node = first_parent[node]
+        cycle = [*seen[seen.index(node):], node]
+        names = " -> ".join(repr(str(self.ids[i])) for i in cycle)
+        k = edge_of[(cycle[0], cycle[1])]
+        raise InputError(
+            f"cycle: {names}", path=path, line=None if lines is None else int(lines[k])
+        )
+
+
+def suggest(key: str, candidates: list[str], n: int = 3) -> str:
+    """``"; did you mean 'A', 'B'?"`` for close candidates, or ``""``.
+
+    Only candidates sharing the first letter (case-insensitively) are scored, so
+    this stays fast over millions of names.
+    """
+    import difflib
+
+    low = key.lower()
+    pool = [c for c in candidates if c[:1].lower() == low[:1]] or candidates[:100_000]
+    lower = {}
+    for c in pool:
+        lower.setdefault(c.lower(), c)
+    exact = lower.get(low)
+    hits = [exact] if exact else [lower[m] for m in difflib.get_close_matches(low, lower, n=n)]
+    return f"; did you mean {', '.join(repr(h) for h in hits)}?" if hits else ""
+
+
+def _object_array(values: np.ndarray | list[str]) -> np.ndarray:
+    arr = np.empty(len(values), dtype=object)
+    arr[:] = list(values) if not isinstance(values, np.ndarray) else values
+    return arr

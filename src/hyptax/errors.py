@@ -1,0 +1,40 @@
+"""User-facing errors: one line, naming the file, the line and the problem.
+
+Library code raises these; the CLI prints ``hyptax: error: <message>`` and exits
+with status 2. Anything else escaping to the CLI is a bug in hyptax.
+"""
+
+from __future__ import annotations
+
+from os import PathLike
+
+
+class HyptaxError(Exception):
+    """A problem the user can fix (bad input, bad flag, missing data)."""
+
+    exit_code = 2
+
+
+class InputError(HyptaxError):
+    """Bad content in an input file.
+
+    >>> str(InputError("self-loop: 'a' -> 'a'", path="edges.tsv", line=3))
+    "edges.tsv: line 3: self-loop: 'a' -> 'a'"
+    """
+
+    def __init__(
+        self, problem: str, *, path: str | PathLike[str] | None = None, line: int | None = None
+    ) -> None:
+        self.problem = problem
+        self.path = None if path is None else str(path)
+        self.line = line
+        where = []
+        if self.path is not None:
+            where.append(self.path)
+        if line is not None:
+            where.append(f"line {line}")
+        super().__init__(": ".join([*where, problem]))
+
+
+class ConfigError(HyptaxError):
+    """A flag or configuration value out of range."""

@@ -1,0 +1,100 @@
+"""Atomic file output: write to a temporary file beside the target, then rename.
+
+A crash, a kill or a full disk leaves either the old file or the new one, never a
+half-written one. Operating-system failures (read-only folder, disk full) become
+one-line :class:`~hyptax.errors.HyptaxError` messages.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from .errors import HyptaxError
+
+_OS_PROBLEMS = {
+    errno.ENOSPC: "no space left on the device",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EACCES: "permission denied",
+    errno.EROFS: "read-only file system",
+    errno.ENOENT: "folder does not exist",
+}
+
+
+def os_problem(exc: OSError) -> str:
+    """A short description of an operating-system failure."""
+    return _OS_PROBLEMS.get(exc.errno or 0, exc.strerror or str(exc))
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[Any]]:
+    """Open a temporary file beside ``path``; on success fsync it and rename it over ``path``.
+
+    On any exception the temporary file is removed and ``path`` is untouched.
+
+    >>> with atomic_write(tmp / "out.txt", "w") as fh:  # doctest: +SKIP
+    ...     fh.write("hello")
+    """
+    target = Path(path)
+    if target.parent != Path() and not target.parent.exists():
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise HyptaxError(f"{target.parent}: cannot create folder: {os_problem(exc)}") from None
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise HyptaxError(f"{target}: cannot write: {os_problem(exc)}") from None
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, mode) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise HyptaxError(f"{target}: cannot write: {os_problem(exc)}") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: str | os.PathLike[str], obj: Any) -> None:
+    """Write ``obj`` as indented JSON, atomically."""
+    with atomic_write(path, "w") as fh:
+        json.dump(obj, fh, indent=2, sort_keys=False, default=str)
+        fh.write("\n")
+
+
+def append_jsonl(path: str | os.PathLike[str], record: dict[str, Any]) -> None:
+    """Append one JSON record as a line (a torn last line is skipped by :func:`read_jsonl`)."""
+    try:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record, default=str) + "\n")
+            fh.flush()
+    except OSError as exc:
+        raise HyptaxError(f"{path}: cannot write: {os_problem(exc)}") from None
+
+
+def read_jsonl(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """Read JSON records, one per line, skipping a torn (partially written) final line."""
+    records = []
+    with open(path, encoding="utf-8") as fh:
+        lines = fh.read().splitlines()
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            if i == len(lines) - 1:
+                break
+            raise HyptaxError(f"{path}: line {i + 1}: not a JSON record") from None
+    return records
