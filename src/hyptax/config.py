@@ -50,9 +50,8 @@ class DataOptions:
         if self.lowest_rank is not None:
             rank = RANK_ALIASES.get(self.lowest_rank, self.lowest_rank)
             if rank not in MAIN_RANKS:
-                raise ConfigError(
-                    f"--lowest-rank must be one of {', '.join(MAIN_RANKS)}, not {self.lowest_rank!r}"
-                )
+                valid = ", ".join(MAIN_RANKS)
+                raise ConfigError(f"--lowest-rank must be one of {valid}, not {self.lowest_rank!r}")
             object.__setattr__(self, "lowest_rank", rank)
 
 

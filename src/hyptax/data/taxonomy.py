@@ -283,7 +283,7 @@ class Taxonomy:
         while node not in seen:
             seen.append(node)
             node = first_parent[node]
-        cycle = [*seen[seen.index(node):], node]
+        cycle = [*seen[seen.index(node) :], node]
         names = " -> ".join(repr(str(self.ids[i])) for i in cycle)
         k = edge_of[(cycle[0], cycle[1])]
         raise InputError(

@@ -1,0 +1,87 @@
+"""``hyptax prepare`` and ``hyptax info``, and the data flags every command shares."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from ..config import MAIN_RANKS, DataOptions
+from ..data import load_taxonomy, prepared
+from ..data.summary import format_summary, summarize
+from ..data.taxonomy import Taxonomy
+from ..files import write_json
+
+
+def add_data_options(parser: argparse.ArgumentParser) -> None:
+    """The NCBI clade flags, shared by every command that takes ``--data``."""
+    group = parser.add_argument_group("dataset options (NCBI clades and taxdumps)")
+    group.add_argument(
+        "--ranks",
+        choices=("main", "all"),
+        default=DataOptions.ranks,
+        help="rank skeleton: main ranks only (re-parented) or every rank (default: %(default)s)",
+    )
+    group.add_argument(
+        "--lowest-rank",
+        choices=(*MAIN_RANKS, "domain"),
+        default=DataOptions.lowest_rank,
+        help="lowest main rank kept, e.g. genus or species (default: keep all)",
+    )
+    group.add_argument(
+        "--clean",
+        action="store_true",
+        help="drop placeholder taxa (sp., cf., uncultured, environmental samples, ...)",
+    )
+
+
+def data_options(args: argparse.Namespace) -> DataOptions:
+    return DataOptions(ranks=args.ranks, lowest_rank=args.lowest_rank, clean=args.clean)
+
+
+def load_with_status(spec: str, options: DataOptions) -> Taxonomy:
+    """Load a dataset, telling the user on stderr what is happening and how long it took."""
+    print(f"loading {spec} ...", file=sys.stderr, flush=True)
+    start = time.perf_counter()
+    tax = load_taxonomy(spec, options)
+    n_closure = tax.n_closure
+    print(
+        f"loaded {spec}: {tax.n_nodes:,} nodes, {n_closure:,} closure edges "
+        f"in {time.perf_counter() - start:.1f} s",
+        file=sys.stderr,
+        flush=True,
+    )
+    return tax
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("prepare", help="prepare a dataset once, as a compact .npz file")
+    p.add_argument("spec", metavar="SPEC", help="dataset spec (ncbi:small, wordnet:nouns, FILE...)")
+    p.add_argument("-o", "--output", required=True, metavar="FILE.npz", help="where to write it")
+    add_data_options(p)
+    p.set_defaults(handler=_prepare)
+
+    p = sub.add_parser("info", help="print what a dataset holds")
+    p.add_argument("spec", metavar="SPEC", help="dataset spec or prepared .npz file")
+    p.add_argument("--json", metavar="FILE", help="also write the summary as JSON")
+    add_data_options(p)
+    p.set_defaults(handler=_info)
+
+
+def _prepare(args: argparse.Namespace) -> int:
+    if not args.output.lower().endswith(".npz"):
+        args.output += ".npz"
+    tax = load_with_status(args.spec, data_options(args))
+    meta = prepared.save(tax, args.output)
+    print(format_summary(summarize(tax)))
+    print(f"wrote {args.output} (hash {meta['hash']})")
+    return 0
+
+
+def _info(args: argparse.Namespace) -> int:
+    tax = load_with_status(args.spec, data_options(args))
+    info = summarize(tax)
+    print(format_summary(info))
+    if args.json:
+        write_json(args.json, info)
+    return 0

@@ -1,0 +1,161 @@
+"""Prepared datasets: a taxonomy stored once as plain arrays, loaded in a second.
+
+``hyptax prepare SPEC -o FILE.npz`` writes a NumPy ``.npz`` archive (no pickles:
+it is read back with ``allow_pickle=False``) holding
+
+===============  ===========================================================
+``ids``          uint8: the node ids, UTF-8, joined by newlines
+``names``        uint8: the display names, likewise
+``ranks``        uint8: the rank strings, likewise (absent when unknown)
+``child``        int32 ``(m,)``: parent edges, child side
+``parent``       int32 ``(m,)``: parent edges, parent side
+``manifest``     uint8: UTF-8 JSON: format, hyptax version, source, snapshot,
+                 definition, counts, stats, and the content hash
+===============  ===========================================================
+
+The content hash (:func:`dataset_hash`) covers ids, names, ranks and edges, so a
+checkpoint can tell whether it was trained on the same data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import __version__
+from ..errors import HyptaxError, InputError
+from ..files import atomic_write
+from .taxonomy import Taxonomy
+
+FORMAT = "hyptax-dataset-1"
+
+
+def dataset_hash(tax: Taxonomy) -> str:
+    """SHA-256 over the ids, names, ranks and parent edges (hex, first 16 bytes)."""
+    h = hashlib.sha256()
+    for blob in (
+        _join(tax.ids),
+        _join(tax.names),
+        _join(tax.ranks) if tax.ranks is not None else b"",
+    ):
+        h.update(len(blob).to_bytes(8, "little"))
+        h.update(blob)
+    h.update(np.ascontiguousarray(tax.child, dtype="<i4").tobytes())
+    h.update(np.ascontiguousarray(tax.parent, dtype="<i4").tobytes())
+    return h.hexdigest()[:32]
+
+
+def manifest(tax: Taxonomy) -> dict[str, Any]:
+    """The self-description stored with a prepared dataset."""
+    depth = tax.depth
+    return {
+        "format": FORMAT,
+        "hyptax_version": __version__,
+        "source": tax.source,
+        "definition": tax.definition,
+        "n_nodes": tax.n_nodes,
+        "n_edges": tax.n_edges,
+        "n_closure": tax.n_closure,
+        "n_roots": len(tax.roots),
+        "depth_max": int(depth.max(initial=0)),
+        "stats": tax.stats,
+        "hash": dataset_hash(tax),
+    }
+
+
+def save(tax: Taxonomy, path: str | Path) -> dict[str, Any]:
+    """Write ``tax`` to ``path`` (``.npz``) atomically; returns the manifest."""
+    meta = manifest(tax)
+    arrays = {
+        "ids": _bytes_array(_join(tax.ids)),
+        "names": _bytes_array(_join(tax.names)),
+        "child": tax.child.astype(np.int32),
+        "parent": tax.parent.astype(np.int32),
+        "manifest": _bytes_array(json.dumps(meta, default=str).encode()),
+    }
+    if tax.ranks is not None:
+        arrays["ranks"] = _bytes_array(_join(tax.ranks))
+    with atomic_write(path, "wb") as fh:
+        np.savez(fh, **arrays)
+    return meta
+
+
+def read_manifest(path: str | Path) -> dict[str, Any]:
+    """The manifest of a prepared dataset, without loading the arrays."""
+    with _open(path) as npz:
+        return _manifest(npz, path)
+
+
+def load(path: str | Path) -> Taxonomy:
+    """Load a prepared dataset; checks the format and the content hash."""
+    with _open(path) as npz:
+        meta = _manifest(npz, path)
+        try:
+            ids = _split(npz["ids"])
+            names = _split(npz["names"])
+            ranks = _split(npz["ranks"]) if "ranks" in npz.files else None
+            child, parent = npz["child"], npz["parent"]
+        except (KeyError, ValueError, OSError, zipfile.BadZipFile) as exc:
+            raise InputError(f"damaged prepared dataset ({exc})", path=path) from None
+    n = len(ids)
+    if len(names) != n or (ranks is not None and len(ranks) != n) or len(child) != len(parent):
+        raise InputError("damaged prepared dataset (array lengths disagree)", path=path)
+    if len(child) and (min(child.min(), parent.min()) < 0 or max(child.max(), parent.max()) >= n):
+        raise InputError("damaged prepared dataset (edge index out of range)", path=path)
+    tax = Taxonomy(
+        ids=_objects(ids),
+        names=_objects(names),
+        child=child.astype(np.int32),
+        parent=parent.astype(np.int32),
+        ranks=None if ranks is None else _objects(ranks),
+        source=meta.get("source", str(path)),
+        definition=meta.get("definition", ""),
+        stats=meta.get("stats", {}),
+    )
+    if dataset_hash(tax) != meta.get("hash"):
+        raise InputError("content hash does not match its manifest (file altered?)", path=path)
+    return tax
+
+
+def _open(path: str | Path) -> Any:
+    try:
+        return np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise HyptaxError(f"{path}: no such file") from None
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
+        raise InputError(f"not a prepared dataset ({type(exc).__name__})", path=path) from None
+
+
+def _manifest(npz: Any, path: str | Path) -> dict[str, Any]:
+    try:
+        meta = json.loads(bytes(npz["manifest"]).decode())
+    except (KeyError, ValueError, OSError, zipfile.BadZipFile):
+        raise InputError("not a prepared dataset (no readable manifest)", path=path) from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise InputError(f"not a prepared dataset (format is not {FORMAT})", path=path)
+    return meta
+
+
+def _join(values: np.ndarray) -> bytes:
+    text = "\n".join(str(v).replace("\n", " ") for v in values.tolist())
+    return text.encode("utf-8")
+
+
+def _split(arr: np.ndarray) -> list[str]:
+    text = arr.tobytes().decode("utf-8")
+    return text.split("\n") if text else []
+
+
+def _bytes_array(blob: bytes) -> np.ndarray:
+    return np.frombuffer(blob, dtype=np.uint8)
+
+
+def _objects(values: list[str]) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
