@@ -66,3 +66,202 @@ def from_dict(cls: type[T], data: dict[str, Any]) -> T:
 
 def to_dict(config: Any) -> dict[str, Any]:
     return asdict(config)
+
+
+LOSSES: tuple[str, ...] = ("softmax", "margin")
+INITS: tuple[str, ...] = ("uniform", "depth", "constructive")
+DTYPES: tuple[str, ...] = ("float64", "float32")
+STOP_METRICS: tuple[str, ...] = ("loss", "map")
+LR_SCHEDULES: tuple[str, ...] = ("constant", "cosine", "linear")
+BACKENDS: tuple[str, ...] = ("auto", "torch", "fused")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that decides a training run (``hyptax train`` flags, resolved).
+
+    Defaults were chosen by measurement on ``wordnet:mammals`` (see the README).
+
+    Attributes:
+        data, data_options: the dataset spec and how it is read.
+        dim: intrinsic dimension (the Lorentz model stores ``dim + 1`` coordinates).
+        manifold: ``"poincare"`` or ``"lorentz"``.
+        dtype: ``"float64"`` (safe for deep taxonomies) or ``"float32"``.
+        init: ``"uniform"`` (coordinates uniform in ``±init_scale``, the reference),
+            ``"depth"`` (distance from the origin set by depth, see
+            :func:`hyptax.losses.target_radius`) or ``"constructive"`` (a tree
+            embedding built without training, :mod:`hyptax.constructive`).
+        loss: ``"softmax"`` (Nickel & Kiela 2017) or ``"margin"`` (the prototype's).
+        margin: margin of the margin loss.
+        lambda_reg: weight of the depth-to-radius regulariser (0 turns it off).
+        reg_max_norm: Poincaré norm the regulariser targets for the deepest nodes.
+        n_negatives: negatives per positive pair.
+        hard_negatives: fraction of the negatives drawn from "cousins".
+        optimizer: ``"rsgd"`` or ``"radam"``; ``lr`` its learning rate.
+        burn_in: epochs at ``lr * burn_in_factor`` before the full rate.
+        lr_schedule: after burn-in, ``"constant"``, or ``"cosine"``/``"linear"`` decay
+            to 0 at the last epoch (:func:`hyptax.optim.lr_at`).
+        max_grad_norm: clip each row's Riemannian gradient to this norm (None: off).
+        batch_size: positive pairs per step.
+        epochs: the most epochs to run.
+        early_stopping: patience, in evaluations without improvement (None: off).
+        stop_metric: ``"loss"`` (validation loss) or ``"map"`` (sampled MAP).
+        eval_every: evaluate (print, log, checkpoint, early-stop) every this many
+            epochs; 0 picks about every :data:`EVAL_POSITIVES` positives.
+        n_valid: positives in the fixed validation sample.
+        holdout: fraction of the closure pairs held out for validation and for test
+            each (link prediction); 0 trains on all pairs.
+        seed: seeds initialisation, shuffling, sampling and the holdout split.
+        threads: CPU threads for torch and numba inside training (0: their defaults).
+        backend: ``"auto"`` runs steps with the fused kernel of
+            :mod:`hyptax.training.fused` where it applies (numba, CPU, Poincaré),
+            else with autograd; ``"torch"`` always autograd; ``"fused"`` insists.
+        gpu: CUDA device index, or -1 for the CPU.
+    """
+
+    data: str = "ncbi:small"
+    data_options: DataOptions = DataOptions()
+    dim: int = 10
+    manifold: str = "poincare"
+    dtype: str = "float64"
+    init: str = "uniform"
+    init_scale: float = 1e-3
+    loss: str = "softmax"
+    margin: float = 0.2
+    lambda_reg: float = 0.0
+    reg_max_norm: float = 0.9
+    n_negatives: int = 50
+    hard_negatives: float = 0.0
+    optimizer: str = "rsgd"
+    lr: float = 1.0
+    burn_in: int = 10
+    burn_in_factor: float = 0.1
+    lr_schedule: str = "constant"
+    max_grad_norm: float | None = None
+    batch_size: int = 512
+    epochs: int = 300
+    early_stopping: int | None = 3
+    stop_metric: str = "loss"
+    eval_every: int = 0
+    n_valid: int = 2000
+    holdout: float = 0.0
+    seed: int = 0
+    threads: int = 0
+    gpu: int = -1
+    backend: str = "auto"
+
+    def __post_init__(self) -> None:
+        if isinstance(self.data_options, dict):
+            object.__setattr__(self, "data_options", from_dict(DataOptions, self.data_options))
+        _positive(dim=self.dim, batch_size=self.batch_size, n_negatives=self.n_negatives)
+        _positive(epochs=self.epochs, n_valid=self.n_valid)
+        _positive(lr=self.lr, init_scale=self.init_scale)
+        _nonnegative(margin=self.margin, lambda_reg=self.lambda_reg, burn_in=self.burn_in)
+        _nonnegative(eval_every=self.eval_every, threads=self.threads)
+        _choice("loss", self.loss, LOSSES)
+        _choice("init", self.init, INITS)
+        _choice("dtype", self.dtype, DTYPES)
+        _choice("stop-metric", self.stop_metric, STOP_METRICS)
+        _choice("lr-schedule", self.lr_schedule, LR_SCHEDULES)
+        _choice("backend", self.backend, BACKENDS)
+        if not 0.0 <= self.hard_negatives <= 1.0:
+            raise ConfigError(f"--hard-negatives must be in [0, 1], not {self.hard_negatives}")
+        if not 0.0 <= self.holdout < 0.5:
+            raise ConfigError(f"--holdout must be in [0, 0.5), not {self.holdout}")
+        if not 0.0 < self.burn_in_factor <= 1.0:
+            raise ConfigError(f"--burn-in-factor must be in (0, 1], not {self.burn_in_factor}")
+        if not 0.0 < self.reg_max_norm < 1.0:
+            raise ConfigError(f"--reg-max-norm must be in (0, 1), not {self.reg_max_norm}")
+        if self.max_grad_norm is not None and not self.max_grad_norm > 0:
+            raise ConfigError(f"--max-grad-norm must be > 0, not {self.max_grad_norm}")
+        if self.early_stopping is not None and self.early_stopping <= 0:
+            raise ConfigError(f"--early-stopping must be > 0, not {self.early_stopping}")
+        if self.gpu < -1:
+            raise ConfigError(f"--gpu must be -1 (CPU) or a device index, not {self.gpu}")
+
+    def check_nodes(self, n_nodes: int) -> None:
+        """Checks that need the dataset: enough nodes to draw the negatives from."""
+        if self.n_negatives >= n_nodes:
+            raise ConfigError(
+                f"--n-negatives {self.n_negatives} must be below the number of nodes ({n_nodes})"
+            )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        """Rebuild from :func:`to_dict` output (as stored in run.json and checkpoints)."""
+        return from_dict(cls, data)
+
+
+EVAL_POSITIVES = 200_000
+"""With ``eval_every=0``, evaluate about once per this many positive pairs trained."""
+
+
+def _positive(**values: float) -> None:
+    for name, value in values.items():
+        if not value > 0:
+            raise ConfigError(f"--{name.replace('_', '-')} must be > 0, not {value}")
+
+
+def _nonnegative(**values: float) -> None:
+    for name, value in values.items():
+        if not value >= 0:
+            raise ConfigError(f"--{name.replace('_', '-')} must be >= 0, not {value}")
+
+
+def _choice(flag: str, value: str, valid: tuple[str, ...]) -> None:
+    if value not in valid:
+        raise ConfigError(f"--{flag} must be one of {', '.join(valid)}, not {value!r}")
+
+
+CLADE_RANKS: tuple[str, ...] = ("phylum", "class", "order", "family", "genus")
+"""Ranks at which clade separation and kNN purity are measured when the data has ranks."""
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """How an embedding is evaluated (``hyptax evaluate`` flags, resolved).
+
+    Attributes:
+        sample: nodes ``u`` ranked for reconstruction MAP; ``None`` ranks every node
+            exactly when ``n_nodes <= exact_max_nodes`` and samples ``auto_sample``
+            nodes otherwise. A sampled result carries a bootstrap confidence interval.
+        exact_max_nodes: the largest graph ranked exactly by default (cost ~ n^2).
+        auto_sample: nodes ranked when a graph is too large for exact ranking.
+        n_bootstrap, ci_level: the bootstrap behind every confidence interval.
+        quick_sample: nodes ranked by the every-epoch ``quick_metrics``.
+        n_pairs: same-clade pairs and as many cross-clade pairs drawn per rank for
+            clade separation.
+        min_clade_size: clades with fewer members are left out of separation and purity.
+        purity_k: neighbours per node for kNN purity.
+        purity_queries: nodes whose neighbours are looked up (all nodes if fewer).
+        clade_ranks: ranks used when the taxonomy has ranks; otherwise the top-level
+            subtrees (``Taxonomy.top_level``) are the clades.
+        boundary_band: a Poincaré norm above ``1 - boundary_band`` counts as "near the
+            boundary" (a warning sign of precision loss).
+        seed: seeds every sample (nodes, pairs, queries, bootstrap).
+    """
+
+    sample: int | None = None
+    exact_max_nodes: int = 150_000
+    auto_sample: int = 5000
+    n_bootstrap: int = 1000
+    ci_level: float = 0.95
+    quick_sample: int = 1000
+    n_pairs: int = 100_000
+    min_clade_size: int = 10
+    purity_k: int = 10
+    purity_queries: int = 5000
+    clade_ranks: tuple[str, ...] = CLADE_RANKS
+    boundary_band: float = 1e-3
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "clade_ranks", tuple(self.clade_ranks))
+        if self.sample is not None and self.sample <= 0:
+            raise ConfigError(f"--sample must be > 0, not {self.sample}")
+        _positive(exact_max_nodes=self.exact_max_nodes, auto_sample=self.auto_sample)
+        _positive(n_bootstrap=self.n_bootstrap, quick_sample=self.quick_sample)
+        _positive(n_pairs=self.n_pairs, purity_k=self.purity_k, purity_queries=self.purity_queries)
+        _positive(min_clade_size=self.min_clade_size, boundary_band=self.boundary_band)
+        if not 0.0 < self.ci_level < 1.0:
+            raise ConfigError(f"ci_level must be in (0, 1), not {self.ci_level}")

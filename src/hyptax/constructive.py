@@ -1,0 +1,666 @@
+"""Constructive embedding: every node of a tree placed in hyperbolic space, no training.
+
+After Sarkar (2011) and the combinatorial construction of Sala, De Sa, Gu and Ré
+(2018), generalised to ``d`` dimensions and shaped for the reconstruction MAP of
+:mod:`hyptax.evaluation.ranking` (a node ranks its *ancestors* against every other
+node, its own descendants included).
+
+The construction, in polar form
+-------------------------------
+Each node ``v`` gets a hyperbolic radius ``R[depth(v)]`` (its distance from the
+origin, the same for a whole level) and a unit direction ``u_v``. The root sits at the
+origin. Every node owns a *cap*: the directions within angle ``A_v`` of ``u_v``; all
+its descendants lie inside it. A node places its ``K`` children inside its cap:
+
+1. take the first ``K`` points ``z_i`` of a well-spread point set in ``R^(d-1)``
+   (a shifted lattice, below), scaled so the outermost lands at angle ``A_v - a``;
+2. map them onto the sphere around ``u_v`` with the spherical exponential map
+   (a Householder frame carries ``R^(d-1)`` onto the tangent plane at ``u_v``);
+3. give every child the cap ``a = min(CAP * exp(-R[k+1] / 2), frac(K) * A_v)``, where
+   ``frac(K)`` keeps sibling caps apart (a gap of at least ``1 - FILL`` of the
+   spacing) and below half the parent's cap.
+
+A root with children spreads them over the whole sphere (a regular simplex, a
+cross-polytope, or a normalised lattice shell for many children).
+
+Why caps of angular radius ``~ exp(-R/2)``. With the root at the origin, ``d(u,
+root) = R[depth(u)]``, and an ancestor ``a`` whose cap holds ``u`` at angle ``theta <=
+CAP exp(-R_a/2)`` is at distance ``<= R_u + 2 ln(CAP/2) < R_u``: every ancestor is
+closer than the root. Two nodes in *different* child caps of their lowest common
+ancestor are at distance ``~ R_u + R_v + 2 ln sin(theta/2) > R_u`` once the gap
+between sibling caps exceeds ``2 exp(-R/2)``, so every non-ancestor is farther than
+the root, and the children of ``u`` (placed off ``u``'s axis) are too. That is MAP 1,
+as long as each level gets a radial step large enough for its widest node:
+
+    step(K) = -2 ln frac(K),   frac(K) = min(q / (1 + q), 1/2),
+    q = FILL * lattice_gap / (2 * rho_K)
+
+(``rho_K`` the radius of the first ``K`` lattice points). Sarkar's caps of
+``~ exp(-R)`` give the same local picture but put a deep node's uncles closer than
+its root, which costs MAP on the closure.
+
+Precision: how deep and how wide a tree fits
+--------------------------------------------
+A point must stay within ``numerics.max_dist0(dtype)`` of the origin (float64:
+26.02, float32: 12.21; the Poincaré norm is then ``<= max_norm``). The radius of the
+deepest level, the sum of the per-level steps, must fit that budget. When ``scale``
+is None the steps are the needed ones if they fit, else all shrunk by the same
+factor (caps then shrink by ``frac(K)`` per level instead of ``exp(-step/2)`` and
+MAP degrades gracefully). Needed step per level, float64 (``precision_limit``):
+
+==========  =============  =============  =============  ===============
+dim         K = 10         K = 100        K = 1,000      K = 43,705
+==========  =============  =============  =============  ===============
+2           5.55 (4 lv.)   10.0 (2 lv.)   14.6 (1 lv.)   22.1 (1 lv.)
+5           3.25 (8 lv.)   3.25 (8 lv.)   4.95 (5 lv.)   7.73 (3 lv.)
+10          3.05 (8 lv.)   3.05 (8 lv.)   3.57 (7 lv.)   4.45 (5 lv.)
+==========  =============  =============  =============  ===============
+
+(``lv.``: how many such levels fit at MAP ~1 in float64; float32 fits about half.)
+So ncbi:small (depth 7, widest levels 214..1,635 children) fits at dim 10 with room
+to spare; at dim 5 its steps are shrunk about 15%. The whole NCBI tree (depth 38)
+gets steps of ~0.68 in float64 and relies on training for the rest. The radial
+resolution at the rim is ~1e-5 in float64, so even 38 levels of 0.68 stay apart;
+directions are unit vectors, resolved to ~1e-16, which bounds how many room-limited
+levels (caps shrinking by ``frac(K) <= 1/2`` each) can still separate siblings
+(~45 levels of single children, fewer for wide levels).
+
+The Lorentz output is the same point set (``x0 = cosh R``, ``xs = sinh R u``); its
+coordinates could reach much farther from the origin, but distances between nearby
+far points lose precision just as fast, so the same budget applies.
+
+DAGs: the construction runs on a spanning tree that keeps, for every node, its
+deepest parent (``depth(parent) = depth(node) - 1``; ties go to the lowest node
+index), so every node keeps its depth. The other parent edges are left to training.
+Several roots: a virtual root at the origin holds them; they sit at the first radius.
+
+>>> from hyptax.data.taxonomy import Taxonomy
+>>> tax = Taxonomy.from_edges(["r", "a", "b"], [1, 2], [0, 0])
+>>> x = construct(tax, 2)
+>>> tuple(x.shape), bool(x.norm(dim=1).max() < 1)
+((3, 2), True)
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .data.taxonomy import Taxonomy
+from .errors import ConfigError
+from .manifolds import get_manifold, numerics
+
+CAP = 1.8
+"""A node's cap is at most ``CAP * exp(-R/2)`` (below 2, so its ancestors stay closer
+than the root; see the module docstring)."""
+
+FILL = 0.75
+"""Sibling caps take at most this fraction of their centres' spacing. Below
+``2 CAP / (2 + 2 CAP + 2 exp(-1))`` ~ 0.83, a family's subtree stays outside every
+sibling's exclusion ball (radius ``2 exp(-R/2)``, see the module docstring)."""
+
+MAX_FRAC = 0.5
+"""A child's cap is at most this fraction of its parent's (a single child included)."""
+
+ROOT_STEP_MIN = 1.0
+"""Smallest first radius: the root's children are at least this far from the origin."""
+
+BUDGET_FRACTION = 0.995
+"""Share of ``numerics.max_dist0(dtype)`` the deepest level may use."""
+
+FPS_LIMIT = 4096
+"""Lattice shells are ordered by farthest-point selection up to this many points
+(beyond, in a seeded random order); it only improves the spread of small families."""
+
+MAX_ENUMERATED = 2_000_000
+"""Largest lattice enumeration attempted (points inside the search ball)."""
+
+
+# ------------------------------------------------------------------ public API
+def construct(
+    tax: Taxonomy,
+    dim: int,
+    *,
+    manifold: str = "poincare",
+    dtype: torch.dtype = torch.float64,
+    scale: float | None = None,
+    seed: int = 0,
+) -> torch.Tensor:
+    """Embed ``tax`` constructively: ``-> (n, coord_dim)`` points of ``manifold``.
+
+    Args:
+        tax: the taxonomy (a DAG is embedded on its deepest-parent spanning tree).
+        dim: dimension of the hyperbolic space (``>= 2``); ``coord_dim`` is ``dim`` for
+            ``"poincare"`` and ``dim + 1`` for ``"lorentz"``.
+        dtype: float32 or float64; the construction runs in float64 and is
+            converted and projected at the end, with the radius budget of ``dtype``.
+        scale: the radial step between consecutive levels (hyperbolic distance).
+            ``None`` picks each level's step from its widest node and shrinks all
+            steps to fit the dtype's budget (see the module docstring). A given scale
+            must fit: ``levels * scale <= budget``, else :class:`ConfigError`.
+        seed: seeds the rotations of the point sets; the result is a deterministic
+            function of ``(tax, dim, manifold, dtype, scale, seed)``.
+
+    Every point is strictly inside the ball (norm ``<= max_norm(dtype)``) or on the
+    hyperboloid within the same distance of the origin.
+    """
+    m = get_manifold(manifold)
+    if tax.n_nodes == 0:
+        return torch.zeros((0, m.coord_dim(dim)), dtype=dtype)
+    plan = plan_construction(tax, dim, dtype=dtype, scale=scale, seed=seed)
+    radius = plan.radii[plan.level]
+    if m.name == "lorentz":
+        xs = np.sinh(radius)[:, None] * plan.directions
+        return m.project(torch.as_tensor(xs).to(dtype))
+    p = np.tanh(radius / 2.0)[:, None] * plan.directions
+    return m.project(torch.as_tensor(p).to(dtype))
+
+
+def precision_limit(
+    depth: int, max_children: int, dim: int, dtype: torch.dtype = torch.float64
+) -> dict[str, float | int | bool]:
+    """What fits: a tree ``depth`` levels deep whose widest node has ``max_children``.
+
+    Returns a dict with
+        ``budget``: the largest radius used (``BUDGET_FRACTION * max_dist0(dtype)``);
+        ``step_needed``: the radial step a level of ``max_children``-wide nodes needs
+            for the separation behind MAP ~1 (module docstring);
+        ``radius_needed``: ``depth * step_needed`` (the root's first step counted the
+            same way);
+        ``fits``: whether it is within the budget;
+        ``max_depth``: how many such levels fit;
+        ``step_used``: the step the automatic schedule would use (shrunk to fit);
+        ``shrink``: ``step_used / step_needed`` (1.0 when it fits).
+    """
+    _check_dim(dim)
+    budget = radius_budget(dtype)
+    step = level_step(max_children, dim)
+    needed = depth * step
+    used = step if needed <= budget else budget / max(depth, 1)
+    return {
+        "budget": budget,
+        "step_needed": step,
+        "radius_needed": needed,
+        "fits": needed <= budget,
+        "max_depth": math.floor(budget / step),
+        "step_used": used,
+        "shrink": used / step,
+    }
+
+
+def radius_budget(dtype: torch.dtype) -> float:
+    """Largest distance from the origin the construction uses for ``dtype``."""
+    return BUDGET_FRACTION * numerics.max_dist0(dtype)
+
+
+def spanning_parent(tax: Taxonomy) -> np.ndarray:
+    """``(n,)`` int64: the kept parent of every node, ``-1`` for roots.
+
+    A node keeps its deepest parent (so its longest-path depth is its tree depth),
+    ties broken by the lowest parent index.
+    """
+    parent = np.full(tax.n_nodes, -1, dtype=np.int64)
+    if tax.n_edges == 0:
+        return parent
+    child = tax.child.astype(np.int64)
+    par = tax.parent.astype(np.int64)
+    order = np.lexsort((par, -tax.depth[par].astype(np.int64), child))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = child[order][1:] != child[order][:-1]
+    pick = order[first]
+    parent[child[pick]] = par[pick]
+    return parent
+
+
+# ------------------------------------------------------------------ the plan
+@dataclass(frozen=True, eq=False)
+class Plan:
+    """The construction in polar form, before conversion to coordinates.
+
+    Attributes:
+        level: ``(n,)`` int64 level of each node (its depth, + 1 with several roots).
+        radii: ``(levels,)`` float64 radius of each level (``radii[0] = 0``).
+        directions: ``(n, dim)`` float64 unit vectors.
+        caps: ``(n,)`` float64 angular radius of each node's cap.
+        min_sibling_angle: ``(levels,)`` smallest angle between two siblings'
+            directions on each level (``nan`` where no node has two children).
+    """
+
+    level: np.ndarray
+    radii: np.ndarray
+    directions: np.ndarray
+    caps: np.ndarray
+    min_sibling_angle: np.ndarray
+
+
+def plan_construction(
+    tax: Taxonomy,
+    dim: int,
+    *,
+    dtype: torch.dtype = torch.float64,
+    scale: float | None = None,
+    seed: int = 0,
+) -> Plan:
+    """Radii, directions and caps of every node (see :func:`construct`)."""
+    _check_dim(dim)
+    numerics.max_norm(dtype)  # rejects unsupported dtypes early
+    tree = _Tree.build(tax)
+    rng = np.random.default_rng(seed)
+    root_kids = tree.children_of(np.array([tree.root]))[0]
+    root_dirs, root_angle = _sphere_points(len(root_kids), dim, rng)
+    radii = radius_schedule(tree.widest, dim, dtype=dtype, scale=scale, root_angle=root_angle)
+    rot_cap = _random_rotation(dim - 1, rng)
+    rot_root = _random_rotation(dim, rng)
+    lattice = _Lattice(dim - 1, int(tree.widest[1:].max(initial=1)), rng)
+    directions = np.zeros((tree.n, dim))
+    directions[:, 0] = 1.0
+    caps = np.full(tree.n, math.pi)
+    min_angle = np.full(len(radii), np.nan)
+    if len(root_kids):
+        directions[root_kids] = root_dirs @ rot_root.T
+        caps[root_kids] = _root_child_cap(root_angle, radii[1])
+        min_angle[1] = root_angle if len(root_kids) > 1 else np.nan
+    for k in range(1, len(radii) - 1):
+        parents = np.flatnonzero(tree.level == k)
+        kids, owner, rank, count = tree.children_of(parents)
+        if not len(kids):
+            continue
+        up = parents[owner]
+        directions[kids], caps[kids] = _place_children(
+            directions[up], caps[up], rank, count, radii[k + 1], lattice, rot_cap
+        )
+        min_angle[k + 1] = _min_sibling_angle(directions, kids, owner, count)
+    keep = tree.keep
+    return Plan(
+        level=tree.level[keep],
+        radii=radii,
+        directions=directions[keep],
+        caps=caps[keep],
+        min_sibling_angle=min_angle,
+    )
+
+
+def level_step(max_children: int, dim: int) -> float:
+    """Radial step a level needs when its widest node has ``max_children`` children."""
+    if max_children <= 0:
+        return 0.0
+    m = dim - 1
+    prefix = _lattice_prefix(m, max_children)
+    rho = float(np.linalg.norm(prefix[-1]))
+    frac = _frac(max_children, rho, m)
+    # The innermost child sits at angle >= (r_min / rho)(1 - frac) A from its parent;
+    # it must stay outside the child's exclusion ball 2 exp(-R_child / 2).
+    inner = float(np.linalg.norm(prefix[0])) / rho * (1.0 - frac) * CAP
+    return max(-2.0 * math.log(frac), 2.0 * math.log(2.0 / inner))
+
+
+def radius_schedule(
+    widest: np.ndarray,
+    dim: int,
+    *,
+    dtype: torch.dtype = torch.float64,
+    scale: float | None = None,
+    root_angle: float | None = None,
+) -> np.ndarray:
+    """``(levels,)`` radius of each level from ``widest[k]``, the most children of a
+    level-``k`` node (``widest[0]`` is the root's, ``root_angle`` the smallest angle
+    between its children if known). ``radii[0] = 0``."""
+    levels = len(widest)
+    budget = radius_budget(dtype)
+    if scale is not None:
+        if not scale > 0:
+            raise ConfigError(f"scale must be positive, not {scale}")
+        if (levels - 1) * scale > budget:
+            raise ConfigError(
+                f"scale {scale:g} x {levels - 1} levels = {(levels - 1) * scale:.4g} exceeds the "
+                f"{_dtype_name(dtype)} limit {budget:.4g}; use scale <= "
+                f"{budget / max(levels - 1, 1):.4g} or leave it unset"
+            )
+        return scale * np.arange(levels, dtype=np.float64)
+    steps = np.zeros(max(levels - 1, 0))
+    if len(steps):
+        if root_angle is None:
+            root_angle = _sphere_points(int(widest[0]), dim, np.random.default_rng(0))[1]
+        steps[0] = max(ROOT_STEP_MIN, 2.0 * math.log(2.0 * CAP / (FILL * root_angle)))
+        steps[1:] = [level_step(int(w), dim) for w in widest[1:-1]]
+    total = steps.sum()
+    if total > budget:
+        steps *= budget / total
+    return np.concatenate(([0.0], np.cumsum(steps)))
+
+
+# ------------------------------------------------------------------ tree levels
+@dataclass(frozen=True, eq=False)
+class _Tree:
+    """The spanning tree, with a virtual root when there are several roots.
+
+    ``n`` nodes (``n_nodes + 1`` with a virtual root), ``level`` per node, ``parent``
+    (``-1`` at the root), ``widest[k]`` = most children of a level-``k`` node,
+    ``keep`` = the real nodes in their original order.
+    """
+
+    n: int
+    root: int
+    level: np.ndarray
+    parent: np.ndarray
+    widest: np.ndarray
+    keep: np.ndarray
+    kid_order: np.ndarray
+    kid_start: np.ndarray
+
+    @classmethod
+    def build(cls, tax: Taxonomy) -> _Tree:
+        parent = spanning_parent(tax)
+        level = tax.depth.astype(np.int64)
+        n = tax.n_nodes
+        roots = np.flatnonzero(parent < 0)
+        if len(roots) == 1:
+            root, keep = int(roots[0]), np.arange(n)
+        else:  # a virtual root at index n holds the real roots
+            parent = np.append(parent, -1)
+            parent[roots] = n
+            level = np.append(level + 1, 0)
+            root, keep = n, np.arange(n)
+            n += 1
+        has_parent = parent >= 0
+        kid_order = np.flatnonzero(has_parent)[np.argsort(parent[has_parent], kind="stable")]
+        kid_start = np.searchsorted(parent[kid_order], np.arange(n + 1))
+        n_kids = np.diff(kid_start)
+        widest = np.zeros(int(level.max()) + 1, dtype=np.int64)
+        np.maximum.at(widest, level, n_kids)
+        return cls(n, root, level, parent, widest, keep, kid_order, kid_start)
+
+    def children_of(
+        self, parents: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Children of ``parents`` as flat arrays: ``(kids, owner, rank, count)`` where
+        ``parents[owner[i]]`` is the parent of ``kids[i]``, ``rank[i]`` its position
+        among its siblings and ``count[i]`` the number of siblings (itself included)."""
+        cnt = self.kid_start[parents + 1] - self.kid_start[parents]
+        total = int(cnt.sum())
+        owner = np.repeat(np.arange(len(parents)), cnt)
+        offset = np.repeat(np.cumsum(cnt) - cnt, cnt)
+        rank = np.arange(total) - offset
+        kids = self.kid_order[np.repeat(self.kid_start[parents], cnt) + rank]
+        return kids, owner, rank, np.repeat(cnt, cnt)
+
+
+# ------------------------------------------------------------------ placement
+def _place_children(
+    u_parent: np.ndarray,
+    cap_parent: np.ndarray,
+    rank: np.ndarray,
+    count: np.ndarray,
+    radius: float,
+    lattice: _Lattice,
+    rotation: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Directions and caps of children, one row per child (all arrays ``(k, ...)``).
+
+    Child ``rank`` of a parent with ``count`` children takes lattice point ``rank`` of
+    the first ``count`` points, scaled into the parent's cap around ``u_parent``.
+    """
+    rho = lattice.rho[count - 1]
+    frac = _frac_array(count, rho, lattice.gap)
+    cap = np.minimum(CAP * math.exp(-radius / 2.0), frac * cap_parent)
+    z = lattice.points[rank] @ rotation.T
+    z_norm = np.linalg.norm(z, axis=1)
+    angle = z_norm / rho * (cap_parent - cap)
+    tangent = _householder_apply(u_parent, z / z_norm[:, None])
+    u = np.cos(angle)[:, None] * u_parent + np.sin(angle)[:, None] * tangent
+    u /= np.linalg.norm(u, axis=1, keepdims=True)
+    return u, cap
+
+
+def _householder_apply(u: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Carry ``t (k, d-1)`` (coordinates of ``e_d``'s tangent plane) onto the tangent
+    plane at ``u (k, d)`` with the reflection that swaps ``e_d`` and ``-s u``."""
+    s = np.where(u[:, -1] >= 0, 1.0, -1.0)
+    v = u.copy()
+    v[:, -1] += s
+    x = np.concatenate((t, np.zeros((len(t), 1))), axis=1)
+    coef = 2.0 * (v * x).sum(1) / (v * v).sum(1)
+    return x - coef[:, None] * v
+
+
+def _root_child_cap(angle: float, radius: float) -> float:
+    """Cap of the root's children: at most ``FILL`` of half their smallest spacing."""
+    return min(CAP * math.exp(-radius / 2.0), FILL * angle / 2.0, math.pi / 2)
+
+
+def _frac(count: int, rho: float, m: int) -> float:
+    return float(_frac_array(np.array([count]), np.array([rho]), _lattice_gap(m))[0])
+
+
+def _frac_array(count: np.ndarray, rho: np.ndarray, gap: float) -> np.ndarray:
+    """Largest child cap as a fraction of the parent's, for ``count`` siblings whose
+    lattice points reach radius ``rho`` (``MAX_FRAC`` for an only child)."""
+    q = FILL * gap / (2.0 * rho)
+    return np.where(count > 1, np.minimum(q / (1.0 + q), MAX_FRAC), MAX_FRAC)
+
+
+def _min_sibling_angle(
+    directions: np.ndarray, kids: np.ndarray, owner: np.ndarray, count: np.ndarray
+) -> float:
+    """Smallest angle between two children of one parent, on the widest families only
+    (the lattice is the same for every family of a size, so its worst case shows
+    where the scale factor is smallest; checked on up to 64 families)."""
+    multi = count > 1
+    if not multi.any():
+        return float("nan")
+    fams = np.unique(owner[multi])
+    widest = fams[np.argsort(-np.bincount(owner)[fams], kind="stable")[:64]]
+    best = math.pi
+    for f in widest.tolist():
+        u = directions[kids[owner == f]]
+        best = min(best, _min_angle(u))
+    return best
+
+
+def _min_angle(u: np.ndarray) -> float:
+    """Smallest angle between rows of ``u (k, d)`` (unit vectors), via a k-d tree."""
+    from scipy.spatial import cKDTree
+
+    if len(u) < 2:
+        return math.pi
+    dist, _ = cKDTree(u).query(u, k=2)
+    chord = float(dist[:, 1].min())
+    return 2.0 * math.asin(min(chord / 2.0, 1.0))
+
+
+# ------------------------------------------------------------------ point sets
+class _Lattice:
+    """Points of a shifted lattice in ``R^m`` sorted by norm: the first ``K`` are the
+    family of ``K`` children.
+
+    ``m >= 3``: the checkerboard lattice ``D_m`` shifted by ``(1/2, ..., 1/2)``
+    (minimum distance ``sqrt 2``, no point at the centre); ``m <= 2``: ``Z^m`` shifted
+    by ``1/2`` (minimum distance 1). Within a shell of equal norm the points are
+    ordered by farthest-point selection (first ``FPS_LIMIT`` points), then randomly.
+    ``rho[K-1]`` is the radius of the first ``K`` points.
+    """
+
+    def __init__(self, m: int, k: int, rng: np.random.Generator) -> None:
+        self.m = m
+        self.gap = _lattice_gap(m)
+        pts = _lattice_prefix(m, max(k, 1))
+        self.points = _order_shells(pts, rng)
+        self.rho = np.maximum.accumulate(np.linalg.norm(self.points, axis=1))
+
+
+def _lattice_gap(m: int) -> float:
+    return math.sqrt(2.0) if m >= 3 else 1.0
+
+
+@functools.lru_cache(maxsize=16)
+def _lattice_prefix(m: int, k: int) -> np.ndarray:
+    """The ``k`` lattice points nearest the centre (complete shells, then a partial
+    shell in enumeration order): ``(k, m)``."""
+    checker = m >= 3
+    if checker and k <= 2 ** (m - 1) and m > 12:
+        return _sign_vectors(m, k)
+    covolume = 2.0 if checker else 1.0
+    ball = math.pi ** (m / 2) / math.gamma(m / 2 + 1)
+    rho = max((k * covolume / ball) ** (1.0 / m), math.sqrt(m) / 2)
+    while True:
+        pts = _half_integer_ball(m, rho, checker)
+        if len(pts) >= k:
+            sq = (pts * pts).sum(1)
+            order = np.lexsort((*pts.T[::-1], np.round(sq * 4).astype(np.int64)))
+            out = pts[order[:k]]
+            out.flags.writeable = False
+            return out
+        rho *= 1.1
+
+
+def _half_integer_ball(m: int, rho: float, checker: bool) -> np.ndarray:
+    """Points of ``(Z + 1/2)^m`` (even coordinate sum after the shift if ``checker``)
+    with norm ``<= rho``."""
+    top = math.floor(rho - 0.5)
+    values = np.arange(-top - 0.5, top + 1.0, 1.0)  # -top-1/2, ..., top+1/2
+    sq = values * values
+    limit = rho * rho + 1e-9
+    pts = np.zeros((1, 0))
+    acc = np.zeros(1)
+    for j in range(m):
+        rest = (m - j - 1) * 0.25
+        new = acc[:, None] + sq[None, :]
+        ok = new + rest <= limit
+        i, v = np.nonzero(ok)
+        if len(i) > MAX_ENUMERATED:
+            raise ConfigError(
+                f"a node has too many children for dim {m + 1}: the lattice search needs "
+                f"over {MAX_ENUMERATED:,} points; use a larger dim"
+            )
+        pts = np.concatenate((pts[i], values[v][:, None]), axis=1)
+        acc = new[i, v]
+    if checker:
+        pts = pts[((pts - 0.5).sum(1).round().astype(np.int64) % 2) == 0]
+    return pts
+
+
+def _sign_vectors(m: int, k: int) -> np.ndarray:
+    """``k`` distinct points of ``{+-1/2}^m`` with an even number of minus signs (the
+    first shell of the shifted ``D_m``), by a fixed pseudo-random draw."""
+    rng = np.random.default_rng(m)
+    seen: set[bytes] = set()
+    out = []
+    while len(out) < k:
+        s = rng.integers(0, 2, size=(2 * k, m))
+        s[:, -1] = s[:, :-1].sum(1) % 2
+        for row in s:
+            key = row.tobytes()
+            if key not in seen:
+                seen.add(key)
+                out.append(row)
+                if len(out) == k:
+                    break
+    pts = 0.5 - np.array(out, dtype=np.float64)
+    pts.flags.writeable = False
+    return pts
+
+
+def _order_shells(pts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Reorder points inside each shell of equal norm: farthest-point selection while
+    the prefix is small, then a seeded shuffle."""
+    sq = np.round((pts * pts).sum(1) * 4).astype(np.int64)
+    bounds = np.flatnonzero(np.diff(sq)) + 1
+    shells = np.split(np.arange(len(pts)), bounds)
+    out: list[np.ndarray] = []
+    chosen = np.zeros((0, pts.shape[1]))
+    for shell in shells:
+        p = pts[shell]
+        if len(chosen) + len(p) <= FPS_LIMIT:
+            p = _farthest_first(p, chosen, rng)
+            chosen = np.concatenate((chosen, p))
+        else:
+            p = p[rng.permutation(len(p))]
+        out.append(p)
+    return np.concatenate(out)
+
+
+def _farthest_first(p: np.ndarray, chosen: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Order ``p`` so each point is the farthest from all earlier ones (and ``chosen``)."""
+    if len(chosen):
+        best = ((p[:, None, :] - chosen[None, :, :]) ** 2).sum(-1).min(1)
+    else:
+        best = np.full(len(p), np.inf)
+    order = []
+    left = np.ones(len(p), dtype=bool)
+    i = int(rng.integers(len(p))) if not len(chosen) else int(np.argmax(best))
+    for _ in range(len(p)):
+        order.append(i)
+        left[i] = False
+        best = np.minimum(best, ((p - p[i]) ** 2).sum(1))
+        best[~left] = -1.0
+        i = int(np.argmax(best))
+    return p[order]
+
+
+def _sphere_points(k: int, d: int, rng: np.random.Generator) -> tuple[np.ndarray, float]:
+    """``k`` well-spread unit vectors in ``R^d`` and their smallest angle.
+
+    1 point: ``e_1``; ``d = 2``: evenly spaced on the circle; ``k <= d + 1``: a
+    regular simplex; ``k <= 2d``: vertices of the cross-polytope; more: a normalised
+    shell of the shifted lattice (points with norm within ``gap/4`` of a radius).
+    """
+    if k <= 1:
+        e = np.zeros((max(k, 0), d))
+        e[:, 0] = 1.0
+        return e, math.pi
+    if d == 2:
+        t = 2.0 * math.pi * np.arange(k) / k
+        return np.stack((np.cos(t), np.sin(t)), axis=1), 2.0 * math.pi / k
+    if k <= d + 1:
+        v = np.eye(k) - 1.0 / k
+        basis = np.linalg.svd(v)[2][: k - 1]
+        pts = np.zeros((k, d))
+        pts[:, : k - 1] = v @ basis.T
+        pts /= np.linalg.norm(pts, axis=1, keepdims=True)
+        return pts, math.acos(-1.0 / (k - 1))
+    if k <= 2 * d:
+        pts = np.zeros((k, d))
+        idx = np.arange(k)
+        pts[idx, idx // 2] = np.where(idx % 2 == 0, 1.0, -1.0)
+        return pts, math.pi / 2
+    pts = _lattice_shell(d, k, rng)
+    return pts, _min_angle(pts)
+
+
+def _lattice_shell(d: int, k: int, rng: np.random.Generator) -> np.ndarray:
+    """``k`` unit vectors: lattice points with norm in ``(rho - h, rho + h]`` (smallest
+    such ``rho``), normalised, a seeded subset. Two of them are at least
+    ``sqrt(gap^2 - 4 h^2) / (rho + h)`` apart in angle."""
+    checker = d >= 3
+    h = (math.sqrt(2.0) if checker else 1.0) / 4.0
+    rho = max(math.sqrt(d) / 2 + h, 1.0)
+    while True:
+        pts = _half_integer_ball(d, rho + h, checker)
+        norm = np.linalg.norm(pts, axis=1)
+        shell = pts[norm > rho - h]
+        if len(shell) >= k:
+            shell = shell[np.sort(rng.choice(len(shell), size=k, replace=False))]
+            return shell / np.linalg.norm(shell, axis=1, keepdims=True)
+        rho += 0.25 * h
+
+
+def _random_rotation(d: int, rng: np.random.Generator) -> np.ndarray:
+    """A random orthogonal ``(d, d)`` matrix (QR of a Gaussian, signs fixed)."""
+    if d == 0:
+        return np.zeros((0, 0))
+    q, r = np.linalg.qr(rng.standard_normal((d, d)))
+    return q * np.sign(np.diag(r))
+
+
+# ------------------------------------------------------------------ checks
+def _check_dim(dim: int) -> None:
+    if dim < 2:
+        raise ConfigError(f"the constructive embedding needs dim >= 2, not {dim}")
+
+
+def _dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.")

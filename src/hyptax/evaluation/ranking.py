@@ -1,0 +1,391 @@
+"""Reconstruction mean rank and MAP (Nickel & Kiela 2017), exact or sampled.
+
+Convention (the reference implementation's). For each node ``u`` with outgoing
+pairs, ``N(u)`` is the set of nodes ``u`` points to (for a taxonomy: its ancestors).
+The *negatives* of ``u`` are every other node except ``u`` itself and ``N(u)`` (so
+``u``'s descendants are negatives). For ``v`` in ``N(u)``:
+
+    rank(u, v) = 1 + #{negatives w : d(u, w) < d(u, v)}          (strictly closer)
+
+and the precision at ``v`` is ``P / (P + rank(u, v) - 1)`` with
+``P = #{v' in N(u) : d(u, v') <= d(u, v)}``; ``AP(u)`` is the mean precision over
+``N(u)``. MAP is the mean of ``AP(u)`` over the nodes ranked; the mean rank is the
+mean of ``rank(u, v)`` over the pairs ranked. For link prediction the positives are
+the held-out pairs and every known pair of ``u`` is removed from the negatives.
+
+Tie rule. The headline numbers count a negative only when it is *strictly* closer,
+so a negative at exactly the distance of a positive does not hurt it. The
+``*_pessimistic`` numbers count ties against the embedding (``<=``); their AP is
+then scikit-learn's ``average_precision_score``, which the reference implementation
+uses. The two differ only when distances tie exactly, which for a trained embedding
+means collapsed points (e.g. everything at the origin gets MAP 1.0 optimistically);
+``tied_pairs`` counts the pairs affected, so a collapse never hides.
+
+Exactness. Distances are compared through the float64 key of
+:mod:`hyptax.evaluation.geometry`, formed by direct coordinate differences, so two
+distances are misordered only if they agree to about 1e-15 relative. "Exact" means
+every pair is ranked against every node; nothing is sampled.
+
+Speed and memory. The numba kernel (both cores, ``prange`` over anchors) streams one
+anchor at a time through an ``n``-float buffer per thread, so memory is ``O(n)`` per
+thread plus the pair lists; WordNet nouns (82,115 nodes, 743,086 pairs) takes about
+20 s on two cores. Without numba a torch fallback works in blocks of anchors whose
+size follows a memory budget (slower, same numbers).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from .geometry import BallView
+
+try:  # numba is optional: the torch fallback gives the same numbers, slower.
+    import numba
+except ImportError:  # pragma: no cover - exercised only where numba is missing
+    numba = None
+
+BLOCK_BYTES = 256 * 2**20
+"""Memory budget of one block of anchors in the torch fallback."""
+
+CHUNK_PAIRS = 2**27
+"""Anchor-by-node pairs per kernel call (a progress-bar tick, ~0.3 s on two cores)."""
+
+TIE_RULE = (
+    "rank = 1 + negatives strictly closer; *_pessimistic counts ties as closer "
+    "(its AP is scikit-learn's average_precision_score)"
+)
+
+
+# --------------------------------------------------------------------- queries
+@dataclass(frozen=True, eq=False)
+class Queries:
+    """Anchors with the nodes to rank and the nodes to leave out, as CSR lists.
+
+    Attributes:
+        rows: ``(m,)`` anchor node indices ``u``.
+        pos_ptr, pos_idx: positives of ``rows[r]`` are ``pos_idx[pos_ptr[r]:pos_ptr[r+1]]``.
+        excl_ptr, excl_idx: nodes removed from the negatives (a superset of the
+            positives; ``u`` itself is always removed).
+    """
+
+    rows: np.ndarray
+    pos_ptr: np.ndarray
+    pos_idx: np.ndarray
+    excl_ptr: np.ndarray
+    excl_idx: np.ndarray
+
+    @property
+    def n_pos(self) -> np.ndarray:
+        """``(m,)`` positives per anchor."""
+        return np.diff(self.pos_ptr)
+
+    @classmethod
+    def from_pairs(
+        cls,
+        desc: np.ndarray,
+        anc: np.ndarray,
+        n_nodes: int,
+        *,
+        rows: np.ndarray | None = None,
+        exclude: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> Queries:
+        """Anchors ``rows`` (default: every node with a pair) ranking their pairs
+        ``(desc, anc)``; ``exclude`` pairs (default: the same pairs) leave the negatives."""
+        pos = _Csr(desc, anc, n_nodes)
+        if rows is None:
+            rows = np.flatnonzero(np.diff(pos.ptr) > 0)
+        rows = np.asarray(rows, dtype=np.int64)
+        pos_ptr, pos_idx = pos.gather(rows)
+        if exclude is None:
+            excl_ptr, excl_idx = pos_ptr, pos_idx
+        else:
+            excl_ptr, excl_idx = _Csr(*exclude, n_nodes).gather(rows)
+        return cls(rows, pos_ptr, pos_idx, excl_ptr, excl_idx)
+
+    def subset(self, r: np.ndarray) -> Queries:
+        """The anchors at positions ``r`` (in that order)."""
+        pos_ptr, pos_idx = _segments(self.pos_ptr, self.pos_idx, r)
+        excl_ptr, excl_idx = _segments(self.excl_ptr, self.excl_idx, r)
+        return Queries(self.rows[r], pos_ptr, pos_idx, excl_ptr, excl_idx)
+
+
+class _Csr:
+    """Pairs grouped by their first node: ``idx[ptr[u]:ptr[u+1]]`` sorted."""
+
+    def __init__(self, first: np.ndarray, second: np.ndarray, n_nodes: int) -> None:
+        first = np.asarray(first, dtype=np.int64)
+        second = np.asarray(second, dtype=np.int64)
+        order = np.lexsort((second, first))
+        self.ptr = np.searchsorted(first[order], np.arange(n_nodes + 1))
+        self.idx = second[order]
+
+    def gather(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return _segments(self.ptr, self.idx, rows, contiguous_ptr=True)
+
+
+def _segments(
+    ptr: np.ndarray, idx: np.ndarray, rows: np.ndarray, contiguous_ptr: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Concatenate ``idx[ptr[r]:ptr[r+1]]`` for ``r`` in ``rows``; returns ``(ptr, idx)``."""
+    starts = ptr[rows]
+    counts = ptr[rows + 1] - starts
+    new_ptr = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(counts, out=new_ptr[1:])
+    pos = np.repeat(starts - new_ptr[:-1], counts) + np.arange(new_ptr[-1])
+    return new_ptr, idx[pos]
+
+
+# --------------------------------------------------------------------- counting
+@dataclass(frozen=True, eq=False)
+class Counts:
+    """Per positive pair (CSR order of the queries): negatives strictly closer
+    (``less``), closer or equal (``leq``), and positives at most as far (``pos_le``)."""
+
+    less: np.ndarray
+    leq: np.ndarray
+    pos_le: np.ndarray
+
+
+def count_closer(
+    view: BallView, queries: Queries, *, progress: bool = False, backend: str = "auto"
+) -> Counts:
+    """Count, for every positive pair, the negatives closer to its anchor.
+
+    ``backend``: ``"numba"``, ``"torch"`` or ``"auto"`` (numba when installed).
+    """
+    if backend == "auto":
+        backend = "numba" if numba is not None else "torch"
+    if backend not in ("numba", "torch"):
+        raise ValueError(f"unknown ranking backend {backend!r}")
+    m = len(queries.rows)
+    n_pairs = len(queries.pos_idx)
+    out = Counts(*(np.zeros(n_pairs, dtype=np.int64) for _ in range(3)))
+    chunk = max(1, CHUNK_PAIRS // max(view.n, 1))
+    bar = _progress(m, progress, "ranking")
+    kernel = _count_numba_chunk if backend == "numba" else _count_torch_chunk
+    pt = np.ascontiguousarray(view.p.T) if backend == "numba" else None
+    for start in range(0, m, chunk):
+        r = np.arange(start, min(start + chunk, m))
+        sub = queries.subset(r)
+        lo, hi = queries.pos_ptr[start], queries.pos_ptr[r[-1] + 1]
+        counts = kernel(view, pt, sub)
+        out.less[lo:hi], out.leq[lo:hi], out.pos_le[lo:hi] = counts
+        if bar is not None:
+            bar.update(len(r))
+    if bar is not None:
+        bar.close()
+    return out
+
+
+def _count_numba_chunk(
+    view: BallView, pt: np.ndarray, q: Queries
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    n_pairs = len(q.pos_idx)
+    less, leq, pos_le = (np.zeros(n_pairs, dtype=np.int64) for _ in range(3))
+    _kernel()(
+        pt, view.gap_inv, q.rows, q.pos_ptr, q.pos_idx, q.excl_ptr, q.excl_idx, less, leq, pos_le
+    )
+    return less, leq, pos_le
+
+
+_KERNEL: list[Any] = []
+
+
+def _kernel() -> Any:
+    """Compile (once, cached on disk) and return the numba counting kernel."""
+    if not _KERNEL:
+        _KERNEL.append(numba.njit(parallel=True, cache=True)(_count_kernel_py))
+    return _KERNEL[0]
+
+
+def _count_kernel_py(pt, gap_inv, rows, pos_ptr, pos_idx, excl_ptr, excl_idx, less, leq, pos_le):  # noqa: C901
+    """Numba kernel. ``pt``: ``(dim, n)`` transposed Poincaré coordinates."""
+    dim, n = pt.shape
+    for r in numba.prange(rows.shape[0]):
+        u = rows[r]
+        key = np.zeros(n)
+        for k in range(dim):  # coordinate-major: the inner loop over nodes vectorises
+            xk = pt[k, u]
+            coord = pt[k]
+            for v in range(n):
+                t = xk - coord[v]
+                key[v] += t * t
+        for v in range(n):
+            key[v] *= gap_inv[v]
+        s = pos_ptr[r]
+        kk = pos_ptr[r + 1] - s
+        p = np.empty(kk)
+        top = -np.inf
+        for j in range(kk):
+            p[j] = key[pos_idx[s + j]]
+            top = max(top, p[j])
+        key[u] = np.inf
+        for j in range(excl_ptr[r], excl_ptr[r + 1]):
+            key[excl_idx[j]] = np.inf
+        m = 0  # keep only the negatives that can be closer than some positive
+        for v in range(n):
+            if key[v] <= top:
+                key[m] = key[v]
+                m += 1
+        for j in range(kk):
+            pj = p[j]
+            c_lt = 0
+            c_le = 0
+            for v in range(m):
+                c_lt += key[v] < pj
+                c_le += key[v] <= pj
+            c_pos = 0
+            for i in range(kk):
+                c_pos += p[i] <= pj
+            less[s + j] = c_lt
+            leq[s + j] = c_le
+            pos_le[s + j] = c_pos
+
+
+def _count_torch_chunk(
+    view: BallView, pt: np.ndarray | None, q: Queries
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The same counts with torch, in blocks of anchors bounded by :data:`BLOCK_BYTES`."""
+    p = torch.from_numpy(view.p)
+    g = torch.from_numpy(view.gap_inv)
+    block = max(1, BLOCK_BYTES // (8 * 4 * max(view.n, 1)))
+    parts = []
+    for start in range(0, len(q.rows), block):
+        parts.append(_torch_block(p, g, q.subset(np.arange(start, min(start + block, len(q.rows))))))
+    return tuple(np.concatenate(c) for c in zip(*parts, strict=True))  # type: ignore[return-value]
+
+
+def _torch_block(
+    p: torch.Tensor, g: torch.Tensor, q: Queries
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    b, n = len(q.rows), len(p)
+    rows = torch.from_numpy(q.rows)
+    key = torch.zeros(b, n, dtype=p.dtype)
+    for k in range(p.shape[1]):  # direct differences, as the numba kernel
+        t = p[rows, k : k + 1] - p[:, k]
+        key += t * t
+    key *= g
+    k_pos = torch.from_numpy(q.n_pos)
+    kmax = int(k_pos.max())
+    pos_row = torch.repeat_interleave(torch.arange(b), k_pos)
+    slot = torch.arange(len(q.pos_idx)) - torch.from_numpy(q.pos_ptr[:-1]).repeat_interleave(k_pos)
+    pos_key = torch.full((b, kmax), torch.inf, dtype=key.dtype)
+    pos_key[pos_row, slot] = key[pos_row, torch.from_numpy(q.pos_idx)]
+    excl_row = torch.repeat_interleave(torch.arange(b), torch.from_numpy(np.diff(q.excl_ptr)))
+    key[excl_row, torch.from_numpy(q.excl_idx)] = torch.inf
+    key[torch.arange(b), rows] = torch.inf
+    sorted_key, order = pos_key.sort(1)
+    offsets = (torch.arange(b) * (kmax + 1))[:, None]
+    out = []
+    for right in (True, False):  # bin of x: positives <= x (for <), positives < x (for <=)
+        bins = torch.searchsorted(sorted_key, key, right=right) + offsets
+        hist = torch.bincount(bins.view(-1), minlength=b * (kmax + 1)).view(b, kmax + 1)
+        below = hist.cumsum(1)[:, :kmax]  # x with fewer than j+1 positives below it
+        counts = torch.empty_like(below)
+        counts.scatter_(1, order, below)
+        out.append(counts[pos_row, slot].numpy())
+    pos_le = torch.searchsorted(sorted_key, pos_key, right=True)
+    return out[0], out[1], pos_le[pos_row, slot].numpy()
+
+
+# --------------------------------------------------------------------- metrics
+def reconstruction(
+    view: BallView,
+    queries: Queries,
+    *,
+    sample: int | None = None,
+    seed: int = 0,
+    n_bootstrap: int = 1000,
+    ci_level: float = 0.95,
+    progress: bool = False,
+    backend: str = "auto",
+) -> dict[str, Any]:
+    """Mean rank and MAP of ``queries`` (see the module docstring for the convention).
+
+    ``sample``: rank only a seeded sample of that many anchors (``None`` or at least
+    the number of anchors: all, exactly). A sampled result has ``"mode": "sampled"``
+    and a bootstrap confidence interval over the sampled anchors.
+    """
+    start = time.perf_counter()
+    m = len(queries.rows)
+    sampled = sample is not None and sample < m
+    if sampled:
+        pick = np.sort(np.random.default_rng(seed).choice(m, size=sample, replace=False))
+        queries = queries.subset(pick)
+    counts = count_closer(view, queries, progress=progress, backend=backend)
+    per_node = per_anchor(queries, counts)
+    result: dict[str, Any] = {
+        "mode": "sampled" if sampled else "exact",
+        "map": float(per_node["ap"].mean()) if len(queries.rows) else None,
+        "mean_rank": _ratio(per_node["rank_sum"], per_node["n_pos"]),
+        "map_pessimistic": float(per_node["ap_pessimistic"].mean()) if len(queries.rows) else None,
+        "mean_rank_pessimistic": _ratio(per_node["rank_sum_pessimistic"], per_node["n_pos"]),
+        "tied_pairs": int((counts.leq != counts.less).sum()),
+        "n_nodes_ranked": len(queries.rows),
+        "n_nodes_total": m,
+        "n_pairs_ranked": len(queries.pos_idx),
+        "tie_rule": TIE_RULE,
+        "ci": None,
+    }
+    if sampled:
+        result["ci"] = bootstrap_ci(per_node, n_bootstrap=n_bootstrap, level=ci_level, seed=seed)
+    result["seconds"] = round(time.perf_counter() - start, 3)
+    return result
+
+
+def per_anchor(queries: Queries, counts: Counts) -> dict[str, np.ndarray]:
+    """Per anchor: AP (both tie rules), the sum of ranks and the number of positives."""
+    k = queries.n_pos
+    starts = queries.pos_ptr[:-1]
+    ok = k > 0
+    out = {"n_pos": k}
+    for suffix, closer in (("", counts.less), ("_pessimistic", counts.leq)):
+        prec = counts.pos_le / (counts.pos_le + closer)
+        ap = np.zeros(len(k))
+        rank_sum = np.zeros(len(k))
+        if ok.any():
+            ap[ok] = np.add.reduceat(prec, starts[ok]) / k[ok]
+            rank_sum[ok] = np.add.reduceat(1.0 + closer, starts[ok])
+        out["ap" + suffix] = ap
+        out["rank_sum" + suffix] = rank_sum
+    return out
+
+
+def bootstrap_ci(
+    per_node: dict[str, np.ndarray], *, n_bootstrap: int, level: float, seed: int
+) -> dict[str, Any]:
+    """Percentile bootstrap over anchors for MAP and for the (pair-weighted) mean rank."""
+    m = len(per_node["ap"])
+    rng = np.random.default_rng([seed, 1])
+    maps = np.empty(n_bootstrap)
+    ranks = np.empty(n_bootstrap)
+    for b in range(n_bootstrap):
+        i = rng.integers(0, m, size=m)
+        maps[b] = per_node["ap"][i].mean()
+        ranks[b] = per_node["rank_sum"][i].sum() / max(per_node["n_pos"][i].sum(), 1)
+    q = [(1 - level) / 2, (1 + level) / 2]
+    return {
+        "level": level,
+        "method": f"percentile bootstrap over the sampled nodes ({n_bootstrap} resamples)",
+        "map": [float(v) for v in np.quantile(maps, q)],
+        "mean_rank": [float(v) for v in np.quantile(ranks, q)],
+    }
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> float | None:
+    total = den.sum()
+    return float(num.sum() / total) if total else None
+
+
+def _progress(total: int, enabled: bool, desc: str) -> Any:
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="node", file=sys.stderr, leave=False)

@@ -1,0 +1,316 @@
+"""``run(config)``: the whole method as a table of contents.
+
+    check names -> load data -> closure (+ holdout split) -> model -> optimiser
+                -> fit (or resume) -> evaluate
+
+Each step is a named function with explicit arguments. A run writes only where it
+is told (:class:`RunPaths`): the resolved config (``run.json``), one metrics record
+per evaluation (``metrics.jsonl``), checkpoints (``best.pt``, ``last.pt``) and the
+final evaluation report (``report.json``).
+
+>>> config = TrainConfig(data="wordnet:mammals")
+>>> result = run(config, paths=RunPaths.in_dir("runs/m"))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from . import __version__
+from .config import EvalConfig, TrainConfig, to_dict
+from .data import load_taxonomy
+from .data.taxonomy import Taxonomy
+from .errors import ConfigError, HyptaxError
+from .files import write_json
+from .model import EmbeddingTable
+from .optim import Optimizer, make_optimizer
+from .training.checkpoint import check_same_data, load_checkpoint, save_checkpoint
+from .training.fit import FitState, RunFiles, TrainData, build_training_data, fit
+
+RESUMABLE_CHANGES = ("epochs", "early_stopping", "eval_every", "threads", "gpu")
+"""Config fields a resumed run may change; any other difference is refused."""
+
+Echo = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    """The files of a run. ``in_dir(RUN_DIR)``: ``RUN_DIR/{run.json, metrics.jsonl,
+    best.pt, last.pt, report.json}``. ``at_checkpoint(PATH)`` (the prototype's
+    ``--checkpoint PATH``): the best checkpoint at PATH, the others beside it as
+    ``PATH.stem + {.run.json, .metrics.jsonl, .last.pt, .report.json}``."""
+
+    run_json: Path
+    metrics: Path
+    best: Path
+    last: Path
+    report: Path
+
+    @classmethod
+    def in_dir(cls, out: str | Path) -> RunPaths:
+        d = Path(out)
+        return cls(d / "run.json", d / "metrics.jsonl", d / "best.pt", d / "last.pt",
+                   d / "report.json")  # fmt: skip
+
+    @classmethod
+    def at_checkpoint(cls, path: str | Path) -> RunPaths:
+        p = Path(path)
+        stem = p.with_suffix("") if p.suffix == ".pt" else p
+        side = lambda ext: stem.with_name(stem.name + ext)  # noqa: E731
+        return cls(side(".run.json"), side(".metrics.jsonl"), p, side(".last.pt"),
+                   side(".report.json"))  # fmt: skip
+
+
+@dataclass
+class RunResult:
+    """What a run leaves: the trained table (best weights), its data, state and report."""
+
+    table: EmbeddingTable
+    tax: Taxonomy
+    config: TrainConfig
+    state: FitState | None
+    report: dict[str, Any] | None
+
+
+def run(
+    config: TrainConfig,
+    *,
+    paths: RunPaths | None = None,
+    resume: bool = False,
+    progress: bool = False,
+    report: bool = True,
+    echo: Echo = print,
+) -> RunResult:
+    """Train an embedding as ``config`` says; see the module docstring."""
+    device = check_setup(config, paths, resume)
+    tax = load_data(config, echo)
+    data = prepare_pairs(tax, config)
+    table = make_model(tax, config, device)
+    optimizer = make_optimizer_for(table, config)
+    files = run_files(tax, config, paths)
+    if resume and paths is not None:
+        state = resume_state(paths.last, table, optimizer, files)
+    else:
+        state = FitState.start(config)
+        if paths is not None:
+            write_json(paths.run_json, files.static["config"])
+            paths.metrics.unlink(missing_ok=True)
+    state = fit(table, optimizer, data, config, state, files=files, progress=progress, echo=echo)
+    best = load_best(paths, table)
+    result = RunResult(best, tax, config, state, None)
+    if report:
+        result.report = evaluate_run(result, paths, progress, echo)
+    return result
+
+
+def check_setup(config: TrainConfig, paths: RunPaths | None, resume: bool) -> torch.device:
+    """Fail fast, before loading data: names, device, output folder."""
+    from .manifolds import get_manifold
+    from .optim import OPTIMIZERS
+
+    get_manifold(config.manifold)
+    if config.optimizer not in OPTIMIZERS:
+        raise ConfigError(
+            f"--optimizer must be one of {', '.join(OPTIMIZERS)}, not {config.optimizer!r}"
+        )
+    if paths is not None and resume and not paths.last.is_file():
+        raise HyptaxError(f"{paths.last}: nothing to resume (no checkpoint there)")
+    if paths is not None and not resume and (paths.last.exists() or paths.best.exists()):
+        raise HyptaxError(
+            f"{paths.last.parent}: already holds a run ({paths.best.name}); "
+            "continue it with --resume or write elsewhere"
+        )
+    return choose_device(config.gpu)
+
+
+def choose_device(gpu: int) -> torch.device:
+    """``cuda:gpu``, or the CPU for -1; asking for a GPU that is not there is an error."""
+    if gpu < 0:
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        raise ConfigError(f"--gpu {gpu}: no CUDA device is available; use --gpu -1 for the CPU")
+    if gpu >= torch.cuda.device_count():
+        raise ConfigError(f"--gpu {gpu}: only {torch.cuda.device_count()} CUDA device(s) here")
+    return torch.device(f"cuda:{gpu}")
+
+
+def load_data(config: TrainConfig, echo: Echo = print) -> Taxonomy:
+    """The taxonomy of ``config.data``; checks the flags that depend on its size."""
+    tax = load_taxonomy(config.data, config.data_options)
+    config.check_nodes(tax.n_nodes)
+    echo(f"{config.data}: {tax.n_nodes:,} nodes, {tax.n_closure:,} closure pairs")
+    return tax
+
+
+def prepare_pairs(tax: Taxonomy, config: TrainConfig) -> TrainData:
+    """Closure pairs -> training positives, validation sample, negative sampler.
+
+    With ``holdout > 0`` the pairs are split by
+    :func:`hyptax.evaluation.linkpred.split_edges` (seeded by ``config.seed``).
+    """
+    if config.holdout <= 0:
+        return build_training_data(tax, config)
+    from .evaluation.linkpred import split_edges
+
+    desc, anc = tax.closure
+    train, valid, _test = split_edges(desc, anc, config.holdout, config.seed, tax.n_nodes)
+    return build_training_data(tax, config, train_mask=train, valid_mask=valid)
+
+
+def make_model(tax: Taxonomy, config: TrainConfig, device: torch.device) -> EmbeddingTable:
+    from .manifolds import get_manifold
+
+    return EmbeddingTable.create(
+        tax,
+        dim=config.dim,
+        manifold=get_manifold(config.manifold),
+        init=config.init,
+        scale=config.init_scale,
+        dtype=torch.float64 if config.dtype == "float64" else torch.float32,
+        device=device,
+        seed=config.seed,
+        reg_max_norm=config.reg_max_norm,
+    )
+
+
+def make_optimizer_for(table: EmbeddingTable, config: TrainConfig) -> Optimizer:
+    return make_optimizer(
+        config.optimizer, table.weight, table.manifold, config.lr,
+        max_grad_norm=config.max_grad_norm,
+    )  # fmt: skip
+
+
+def run_files(tax: Taxonomy, config: TrainConfig, paths: RunPaths | None) -> RunFiles:
+    """The fixed part of every checkpoint, and where records and checkpoints go."""
+    from .data.prepared import dataset_hash
+
+    static = {
+        "config": to_dict(config),
+        "data": {
+            "spec": config.data,
+            "options": to_dict(config.data_options),
+            "hash": dataset_hash(tax),
+            "n_nodes": tax.n_nodes,
+        },
+        "ids": [str(s) for s in tax.ids.tolist()],
+        "names": [str(s) for s in tax.names.tolist()],
+    }
+    if paths is None:
+        return RunFiles(static=static)
+    return RunFiles(paths.metrics, paths.best, paths.last, static)
+
+
+def resume_state(
+    last: Path, table: EmbeddingTable, optimizer: Optimizer, files: RunFiles
+) -> FitState:
+    """Load ``last`` into ``table`` and ``optimizer``; rewrite the metrics log from it."""
+    from .files import atomic_write
+
+    checkpoint = load_checkpoint(last)
+    check_same_data(checkpoint, files.static["data"], last)
+    check_resumable(TrainConfig.from_dict(checkpoint["config"]),
+                    TrainConfig.from_dict(files.static["config"]), last)  # fmt: skip
+    table.weight.copy_(checkpoint["weight"].to(table.weight.device, table.weight.dtype))
+    optimizer.load_state_dict(_to_device(checkpoint["optimizer"], table.weight.device))
+    state = FitState.from_checkpoint(checkpoint)
+    if files.metrics is not None:  # drop records written after this checkpoint
+        import json
+
+        with atomic_write(files.metrics, "w") as fh:
+            fh.writelines(json.dumps(r, default=str) + "\n" for r in state.history)
+    return state
+
+
+def check_resumable(old: TrainConfig, new: TrainConfig, path: Path) -> None:
+    for f in fields(TrainConfig):
+        a, b = getattr(old, f.name), getattr(new, f.name)
+        if f.name not in RESUMABLE_CHANGES and a != b:
+            flag = f.name.replace("_", "-")
+            raise ConfigError(
+                f"{path}: this run was trained with --{flag} {a}, not {b}; "
+                "a resumed run may only change " + ", ".join(RESUMABLE_CHANGES)
+            )
+
+
+def stored_config(paths: RunPaths, **changes: Any) -> TrainConfig:
+    """The config of the run at ``paths`` (from its last checkpoint), with ``changes``."""
+    if not paths.last.is_file():
+        raise HyptaxError(f"{paths.last}: nothing to resume (no checkpoint there)")
+    return replace(TrainConfig.from_dict(load_checkpoint(paths.last)["config"]), **changes)
+
+
+def load_best(paths: RunPaths | None, table: EmbeddingTable) -> EmbeddingTable:
+    """The table with the best checkpoint's weights (the current ones without files)."""
+    if paths is None or not paths.best.is_file():
+        return table
+    weight = load_checkpoint(paths.best)["weight"]
+    return EmbeddingTable(weight.to(table.weight.device, table.weight.dtype), table.manifold)
+
+
+def evaluate_run(
+    result: RunResult, paths: RunPaths | None, progress: bool, echo: Echo
+) -> dict[str, Any]:
+    """The full evaluation report of the final embedding; written to ``report.json``."""
+    from .embeddings import Embeddings
+    from .evaluation.report import evaluate, format_report
+
+    tax, table, config = result.tax, result.table, result.config
+    emb = Embeddings(
+        ids=tax.ids, names=tax.names, vectors=table.weight.detach().cpu(),
+        manifold=table.manifold.name, ranks=tax.ranks, depth=tax.depth,
+        meta={"hyptax_version": __version__, "config": to_dict(config)},
+    )  # fmt: skip
+    report = evaluate(emb, tax, EvalConfig(), holdout=config.holdout, split_seed=config.seed,
+                      progress=progress)  # fmt: skip
+    if result.state is not None:
+        report["training"] = _training_summary(result.state)
+    if paths is not None:
+        write_json(paths.report, report)
+    echo(format_report(report))
+    return report
+
+
+def embed(
+    config: TrainConfig, *, paths: RunPaths | None = None, progress: bool = False,
+    echo: Echo = print,
+) -> RunResult:  # fmt: skip
+    """An embedding built without training (``config.init``, e.g. constructive):
+    the same checkpoint and report as a training run, at epoch 0."""
+    device = check_setup(config, paths, resume=False)
+    tax = load_data(config, echo)
+    table = make_model(tax, config, device)
+    files = run_files(tax, config, paths)
+    if paths is not None:
+        write_json(paths.run_json, files.static["config"])
+        checkpoint = {
+            **files.static, "manifold": table.manifold.name, "weight": table.weight,
+            "epoch": 0, "best_metric": None, "optimizer": {}, "rng": {},
+            "train_state": FitState.start(config).state_dict(), "history": [],
+        }  # fmt: skip
+        save_checkpoint(paths.best, checkpoint)
+        save_checkpoint(paths.last, checkpoint)
+    result = RunResult(table, tax, config, None, None)
+    result.report = evaluate_run(result, paths, progress, echo)
+    return result
+
+
+def _training_summary(state: FitState) -> dict[str, Any]:
+    last = state.history[-1] if state.history else {}
+    return {
+        "epochs": state.epoch,
+        "seconds": state.elapsed,
+        "stopped_early": state.stopped_early,
+        "best_epoch": state.stopper.best_epoch,
+        "best_metric": state.stopper.best,
+        "rollbacks": state.rollbacks,
+        "edges_per_s": last.get("edges_per_s"),
+    }
+
+
+def _to_device(state: dict[str, Any], device: torch.device) -> dict[str, Any]:
+    return {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in state.items()}

@@ -1,0 +1,101 @@
+"""Self-describing, atomic checkpoints.
+
+A checkpoint is ``torch.save`` of a dict of plain types, loadable with
+``torch.load(weights_only=True)`` (no code runs while loading)::
+
+    {"format": "hyptax-checkpoint", "hyptax_version": str,
+     "config": dict,                     # resolved TrainConfig (to_dict)
+     "data": {"spec", "options", "hash", "n_nodes"},
+     "ids": list[str], "names": list[str], "manifold": "poincare" | "lorentz",
+     "weight": Tensor (n, coord_dim),    # on the CPU, never NaN
+     "epoch": int,                       # epochs completed
+     "best_metric": float | None,
+     "optimizer": dict, "rng": dict,     # exact resume
+     "train_state": dict,                # lr scale, early stopping, ...
+     "history": list[dict]}              # the metrics records so far
+
+Writing goes through :func:`hyptax.files.atomic_write` (temp file, fsync, rename),
+so a crash leaves the old checkpoint or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .. import __version__
+from ..errors import HyptaxError
+from ..files import atomic_write
+
+FORMAT = "hyptax-checkpoint"
+REQUIRED: dict[str, type | tuple[type, ...]] = {
+    "hyptax_version": str,
+    "config": dict,
+    "data": dict,
+    "ids": list,
+    "names": list,
+    "manifold": str,
+    "weight": torch.Tensor,
+    "epoch": int,
+}
+
+
+def save_checkpoint(path: str | os.PathLike[str], checkpoint: dict[str, Any]) -> None:
+    """Write ``checkpoint`` atomically; refuse (HyptaxError) weights with NaN or Inf."""
+    weight = checkpoint["weight"]
+    if not bool(torch.isfinite(weight).all()):
+        raise HyptaxError(f"{path}: refusing to write a checkpoint with NaN or Inf weights")
+    checkpoint = {"format": FORMAT, "hyptax_version": __version__, **checkpoint}
+    checkpoint["weight"] = weight.detach().to("cpu", copy=True).contiguous()
+    with atomic_write(path, "wb") as fh:
+        torch.save(checkpoint, fh)
+
+
+def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a checkpoint written by this hyptax version (``weights_only=True``).
+
+    Raises :class:`HyptaxError` with a one-line message for a missing, truncated or
+    foreign file, or one written by another hyptax version.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise HyptaxError(f"{path}: no such checkpoint")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many kinds for truncated or foreign files
+        reason = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
+        raise HyptaxError(f"{path}: not a readable hyptax checkpoint ({reason})") from None
+    if not isinstance(checkpoint, dict) or checkpoint.get("format") != FORMAT:
+        raise HyptaxError(f"{path}: not a hyptax checkpoint")
+    for key, kind in REQUIRED.items():
+        if not isinstance(checkpoint.get(key), kind):
+            raise HyptaxError(f"{path}: damaged hyptax checkpoint: bad or missing {key!r}")
+    version = checkpoint["hyptax_version"]
+    if version != __version__:
+        raise HyptaxError(
+            f"{path}: written by hyptax {version}, this is hyptax {__version__}; "
+            f"use hyptax {version} or train again"
+        )
+    weight = checkpoint["weight"]
+    n = len(checkpoint["ids"])
+    if weight.ndim != 2 or weight.shape[0] != n or len(checkpoint["names"]) != n:
+        raise HyptaxError(
+            f"{path}: damaged hyptax checkpoint: {n} ids but weight of shape {tuple(weight.shape)}"
+        )
+    if not weight.is_floating_point() or not bool(torch.isfinite(weight).all()):
+        raise HyptaxError(f"{path}: damaged hyptax checkpoint: weights are not finite floats")
+    return checkpoint
+
+
+def check_same_data(checkpoint: dict[str, Any], data: dict[str, Any], path: str | Path) -> None:
+    """Refuse to resume a checkpoint on another dataset (compares content hashes)."""
+    old = checkpoint["data"]
+    if old.get("hash") != data["hash"]:
+        raise HyptaxError(
+            f"{path}: trained on {old.get('spec')!r} ({old.get('n_nodes')} nodes, "
+            f"hash {str(old.get('hash'))[:12]}), not on {data['spec']!r} "
+            f"({data['n_nodes']} nodes, hash {data['hash'][:12]})"
+        )

@@ -1,0 +1,477 @@
+"""The training loop, in plain sight: epoch -> batches -> step, then evaluate, stop,
+checkpoint.
+
+One step (:func:`train_step`) takes ``B`` positive pairs ``(u, v)`` and their ``K``
+negatives, gathers the *unique* rows they touch (``U <= B (2 + K)``), computes the
+ranking loss with autograd on those rows only, and hands the ``(U, coord_dim)``
+Euclidean gradient to the sparse Riemannian optimiser. Negatives are drawn in bulk
+for many batches at once (:data:`SAMPLE_CHUNK`).
+
+Numerical guard: a step whose loss or gradient is not finite is not applied; the
+epoch is rolled back to the state at its start (weights, optimiser, random state),
+the learning rate is halved for the rest of the run, the user is told, and the
+epoch runs again. A checkpoint is never written with NaN in it.
+
+Evaluation (every ``eval_every`` epochs, and after the last) computes the validation
+loss on a fixed sample of positives with fixed negatives and the cheap metrics of
+:func:`hyptax.evaluation.quick_metrics`, prints one line, appends one record to
+``metrics.jsonl``, feeds early stopping, and writes ``last.pt`` (and ``best.pt`` when
+the stop metric improved). Everything needed to continue exactly -- weights,
+optimiser state, random state, epoch, early stopping, history -- is in the
+checkpoint, so a resumed run on one thread is bit-identical to an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..config import EVAL_POSITIVES, TrainConfig, to_dict
+from ..data.taxonomy import Taxonomy
+from ..errors import ConfigError, HyptaxError
+from ..files import append_jsonl
+from ..losses import LOSSES, depth_regulariser
+from ..model import EmbeddingTable
+from ..optim import Optimizer, lr_at
+from ..sampling import NegativeSampler, RelationIndex, RowGatherer
+from . import fused
+from .checkpoint import save_checkpoint
+from .stopping import EarlyStopping
+
+SAMPLE_CHUNK = 1 << 20
+"""Negatives drawn per call of the sampler (spread over as many batches as fit)."""
+
+MIN_LR_SCALE = 2.0**-20
+"""The guard gives up (HyptaxError) once the learning rate was halved this far."""
+
+
+@dataclass
+class ValidSet:
+    """Fixed validation positives ``u, v (P,)`` with fixed negatives ``neg (P, K)``."""
+
+    u: np.ndarray
+    v: np.ndarray
+    neg: np.ndarray
+    mask: np.ndarray | None
+
+
+@dataclass
+class TrainData:
+    """What the loop needs from the data.
+
+    Attributes:
+        tax: the taxonomy (for the per-epoch metrics).
+        u, v: ``(P,)`` int64 training positives, ``u`` below ``v``.
+        valid: the fixed validation sample.
+        sampler: draws negatives (filtered against the whole closure).
+        eval_pairs: closure pairs the sampled MAP ranks (the validation split when
+            training holds pairs out; None: all pairs, i.e. reconstruction).
+        target: ``(n,)`` regulariser target radius per node, or None.
+    """
+
+    tax: Taxonomy
+    u: np.ndarray
+    v: np.ndarray
+    valid: ValidSet
+    sampler: NegativeSampler
+    eval_pairs: tuple[np.ndarray, np.ndarray] | None = None
+    target: torch.Tensor | None = None
+
+
+@dataclass
+class FitState:
+    """Everything that changes during training besides weights and optimiser."""
+
+    rng: np.random.Generator
+    stopper: EarlyStopping
+    epoch: int = 0
+    lr_scale: float = 1.0
+    elapsed: float = 0.0
+    stopped_early: bool = False
+    rollbacks: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def start(cls, config: TrainConfig) -> FitState:
+        mode = "max" if config.stop_metric == "map" else "min"
+        return cls(np.random.default_rng(config.seed), EarlyStopping(config.early_stopping, mode))
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "epoch": self.epoch,
+            "lr_scale": self.lr_scale,
+            "elapsed": self.elapsed,
+            "stopped_early": self.stopped_early,
+            "rollbacks": self.rollbacks,
+            "stopper": self.stopper.state_dict(),
+            "rng": self.rng.bit_generator.state,
+        }
+
+    @classmethod
+    def from_checkpoint(cls, checkpoint: dict[str, Any]) -> FitState:
+        s = checkpoint["train_state"]
+        rng = np.random.default_rng()
+        rng.bit_generator.state = s["rng"]
+        return cls(
+            rng=rng,
+            stopper=EarlyStopping.from_state_dict(s["stopper"]),
+            epoch=s["epoch"],
+            lr_scale=s["lr_scale"],
+            elapsed=s["elapsed"],
+            stopped_early=s["stopped_early"],
+            rollbacks=s["rollbacks"],
+            history=list(checkpoint.get("history", [])),
+        )
+
+
+@dataclass
+class RunFiles:
+    """Where a run writes: metrics records, checkpoints, and the checkpoints' fixed part
+    (config, data description, node vocabulary). Any path may be None (not written)."""
+
+    metrics: Path | None = None
+    best: Path | None = None
+    last: Path | None = None
+    static: dict[str, Any] = field(default_factory=dict)
+
+
+def build_training_data(
+    tax: Taxonomy, config: TrainConfig, train_mask: np.ndarray | None = None,
+    valid_mask: np.ndarray | None = None,
+) -> TrainData:
+    """Training positives, the fixed validation sample and the sampler.
+
+    ``train_mask``/``valid_mask`` select closure pairs (a holdout split); without
+    them every pair trains and the validation sample is drawn from them.
+    """
+    desc, anc = (a.astype(np.int64) for a in tax.closure)
+    sampler = NegativeSampler(
+        RelationIndex(tax), n_negatives=config.n_negatives, hard_fraction=config.hard_negatives
+    )
+    u, v = (desc, anc) if train_mask is None else (desc[train_mask], anc[train_mask])
+    vu, vv = (u, v) if valid_mask is None else (desc[valid_mask], anc[valid_mask])
+    rng = np.random.default_rng([config.seed, 1])  # apart from the training stream
+    pick = np.sort(rng.permutation(len(vu))[: config.n_valid])
+    neg = sampler.sample(vu[pick], vv[pick], rng)
+    valid = ValidSet(vu[pick], vv[pick], neg.nodes, neg.mask)
+    target = None
+    if config.lambda_reg > 0:
+        from ..losses import target_radius
+
+        radius = target_radius(tax.depth, max_norm=config.reg_max_norm)
+        target = torch.from_numpy(radius).to(_dtype(config))
+    eval_pairs = None if valid_mask is None else (vu, vv)
+    return TrainData(tax, u, v, valid, sampler, eval_pairs, target)
+
+
+def fit(
+    table: EmbeddingTable,
+    optimizer: Optimizer,
+    data: TrainData,
+    config: TrainConfig,
+    state: FitState,
+    *,
+    files: RunFiles | None = None,
+    progress: bool = False,
+    echo: Callable[[str], None] = print,
+) -> FitState:
+    """Train until ``config.epochs`` or early stopping; returns the final state.
+
+    ``state`` is :meth:`FitState.start` for a new run or
+    :meth:`FitState.from_checkpoint` to resume. Runs with ``config.threads`` torch
+    threads (restored afterwards).
+    """
+    files = files or RunFiles()
+    every = config.eval_every or max(1, round(EVAL_POSITIVES / max(len(data.u), 1)))
+    gatherer = RowGatherer(table.n_nodes)
+    with compute_threads(config.threads):
+        start = time.perf_counter() - state.elapsed
+        while state.epoch < config.epochs and not state.stopped_early:
+            good = _snapshot(table, optimizer, state)
+            lr = state.lr_scale * lr_at(
+                state.epoch, lr=config.lr, burn_in=config.burn_in,
+                burn_in_factor=config.burn_in_factor, schedule=config.lr_schedule,
+                epochs=config.epochs,
+            )  # fmt: skip
+            t0 = time.perf_counter()
+            loss = train_epoch(table, optimizer, data, config, lr, state.rng, gatherer, progress)
+            seconds = time.perf_counter() - t0
+            if not math.isfinite(loss) or not bool(torch.isfinite(table.weight).all()):
+                _roll_back(table, optimizer, state, good, echo)
+                continue
+            state.epoch += 1
+            if state.epoch % every == 0 or state.epoch == config.epochs:
+                state.elapsed = time.perf_counter() - start
+                record = evaluate(table, data, config, state, loss, lr, seconds)
+                state.elapsed = record["elapsed"] = time.perf_counter() - start
+                state.history.append(record)
+                state.stopped_early = state.stopper.update(record[_metric(config)], state.epoch)
+                echo(format_record(record))
+                _save(files, table, optimizer, state, record)
+    return state
+
+
+def train_epoch(
+    table: EmbeddingTable,
+    optimizer: Optimizer,
+    data: TrainData,
+    config: TrainConfig,
+    lr: float,
+    rng: np.random.Generator,
+    gatherer: RowGatherer,
+    progress: bool = False,
+) -> float:
+    """One pass over the shuffled positives; the mean loss, or NaN at the first
+    non-finite step (whose update is not applied)."""
+    from tqdm import tqdm
+
+    n, b = len(data.u), config.batch_size
+    chunk = max(1, SAMPLE_CHUNK // (b * config.n_negatives)) * b
+    perm = rng.permutation(n)
+    total = 0.0
+    with tqdm(total=n, unit="pair", unit_scale=True, leave=False, disable=not progress,
+              file=sys.stderr) as bar:  # fmt: skip
+        for c in range(0, n, chunk):
+            idx = perm[c : c + chunk]
+            u, v = data.u[idx], data.v[idx]
+            neg = data.sampler.sample(u, v, rng)
+            for s in range(0, len(idx), b):
+                mask = None if neg.mask is None else neg.mask[s : s + b]
+                batch = np.concatenate(
+                    (u[s : s + b, None], v[s : s + b, None], neg.nodes[s : s + b]), axis=1
+                )
+                loss = train_step(table, optimizer, gatherer, batch, mask, lr, config, data.target)
+                if not math.isfinite(loss):
+                    return math.nan
+                total += loss * len(batch)
+                bar.update(len(batch))
+    return total / max(n, 1)
+
+
+def train_step(
+    table: EmbeddingTable,
+    optimizer: Optimizer,
+    gatherer: RowGatherer,
+    batch: np.ndarray,
+    mask: np.ndarray | None,
+    lr: float,
+    config: TrainConfig,
+    target: torch.Tensor | None = None,
+) -> float:
+    """One sparse step on ``batch (B, 2 + K)`` = ``[u, v, negatives...]``; the loss.
+
+    The step is skipped (and NaN returned) when the loss or the gradient is not finite.
+    """
+    device = table.weight.device
+    rows_np, local_np = gatherer.gather(batch)
+    rows = torch.from_numpy(rows_np).to(device)
+    x = table.weight.index_select(0, rows)  # (U, c)
+    if use_fused(table, config):
+        value, grad = fused.loss_and_grad(x, local_np, mask, loss=config.loss,
+                                          margin=config.margin)  # fmt: skip
+    else:
+        local = torch.from_numpy(local_np).to(device)
+        x.requires_grad_()
+        # Two gathers rather than slices of one: a slice's backward zero-fills the whole.
+        dist = table.manifold.dist(x[local[:, :1]], x[local[:, 1:]])  # (B, 1 + K)
+        mask_t = None if mask is None else torch.from_numpy(mask).to(device)
+        loss = LOSSES[config.loss](dist, mask_t, margin=config.margin)
+        loss.backward()
+        value, grad = loss.item(), x.grad
+        x = x.detach()
+    if target is not None:
+        value += _regulariser_step(table, x, target.to(device)[rows], config.lambda_reg, grad)
+    if not math.isfinite(value) or not bool(torch.isfinite(grad).all()):
+        return math.nan
+    optimizer.step(rows, grad, lr=lr)
+    return value
+
+
+def use_fused(table: EmbeddingTable, config: TrainConfig) -> bool:
+    """Whether steps run the fused kernel (:mod:`hyptax.training.fused`)."""
+    if config.backend == "torch":
+        return False
+    ok = fused.available(table.manifold.name, config.loss, table.weight.device)
+    if config.backend == "fused" and not ok:
+        raise ConfigError(
+            "--backend fused needs numba, the Poincaré ball, the CPU and the softmax or "
+            "margin loss; use --backend torch"
+        )
+    return ok
+
+
+def _regulariser_step(
+    table: EmbeddingTable, x: torch.Tensor, target: torch.Tensor, weight: float,
+    grad: torch.Tensor,
+) -> float:  # fmt: skip
+    """Add the depth regulariser's gradient to ``grad`` in place; return its loss."""
+    x = x.detach().requires_grad_()
+    reg = weight * depth_regulariser(table.manifold.dist0(x), target)
+    reg.backward()
+    grad += x.grad
+    return reg.item()
+
+
+@torch.no_grad()
+def validation_loss(table: EmbeddingTable, valid: ValidSet, config: TrainConfig) -> float:
+    """Mean ranking loss of the fixed validation sample (chunked, no gradients)."""
+    device, w = table.weight.device, table.weight
+    total, n = 0.0, len(valid.u)
+    step = max(1, SAMPLE_CHUNK // config.n_negatives)
+    for s in range(0, n, step):
+        idx = np.concatenate(
+            (valid.u[s : s + step, None], valid.v[s : s + step, None], valid.neg[s : s + step]),
+            axis=1,
+        )
+        pts = w[torch.from_numpy(idx).to(device)]
+        dist = table.manifold.dist(pts[:, :1], pts[:, 1:])
+        mask = None if valid.mask is None else torch.from_numpy(valid.mask[s : s + step])
+        loss = LOSSES[config.loss](dist, mask if mask is None else mask.to(device),
+                                   margin=config.margin)  # fmt: skip
+        total += loss.item() * len(idx)
+    return total / max(n, 1)
+
+
+def evaluate(
+    table: EmbeddingTable,
+    data: TrainData,
+    config: TrainConfig,
+    state: FitState,
+    loss: float,
+    lr: float,
+    seconds: float,
+) -> dict[str, Any]:
+    """The per-evaluation record: losses, lr, quick metrics, speed, time."""
+    from ..evaluation import quick_metrics
+
+    t0 = time.perf_counter()
+    valid = validation_loss(table, data.valid, config)
+    quick = quick_metrics(
+        table.weight, table.manifold, data.tax, seed=config.seed, pairs=data.eval_pairs
+    )
+    return {
+        "epoch": state.epoch,
+        "loss": loss,
+        "valid_loss": valid,
+        "lr": lr,
+        **{k: float(v) for k, v in quick.items()},
+        "edges_per_s": len(data.u) / max(seconds, 1e-9),
+        "epoch_s": seconds,
+        "eval_s": time.perf_counter() - t0,
+        "elapsed": state.elapsed,
+    }
+
+
+def format_record(r: dict[str, Any]) -> str:
+    """One line per evaluation."""
+    return (
+        f"epoch {r['epoch']:4d}  loss {r['loss']:.4f}  valid {r['valid_loss']:.4f}  "
+        f"MAP~ {r.get('map_sampled', math.nan):.3f}  rho {r.get('spearman', math.nan):.3f}  "
+        f"max|x| {r.get('max_norm', math.nan):.6f}  out {r.get('outside_frac', math.nan):.0%}  "
+        f"{r['edges_per_s']:,.0f} pairs/s  lr {r['lr']:.3g}  {r['elapsed']:.1f}s"
+    )
+
+
+@contextlib.contextmanager
+def compute_threads(threads: int) -> Iterator[None]:
+    """Use ``threads`` CPU threads (torch and numba) inside the block (0: as they are)."""
+    before = torch.get_num_threads()
+    nb = fused.numba
+    before_nb = nb.get_num_threads() if nb is not None else 0
+    if threads:
+        torch.set_num_threads(threads)
+        if nb is not None:
+            nb.set_num_threads(min(threads, nb.config.NUMBA_NUM_THREADS))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+        if nb is not None:
+            nb.set_num_threads(before_nb)
+
+
+def checkpoint_dict(
+    files: RunFiles, table: EmbeddingTable, optimizer: Optimizer, state: FitState
+) -> dict[str, Any]:
+    """The checkpoint of the current state (see :mod:`hyptax.training.checkpoint`)."""
+    return {
+        **files.static,
+        "manifold": table.manifold.name,
+        "weight": table.weight,
+        "epoch": state.epoch,
+        "best_metric": state.stopper.best,
+        "optimizer": optimizer.state_dict(),
+        "rng": {"numpy": state.rng.bit_generator.state},
+        "train_state": state.state_dict(),
+        "history": state.history,
+    }
+
+
+def _metric(config: TrainConfig) -> str:
+    return "map_sampled" if config.stop_metric == "map" else "valid_loss"
+
+
+def _save(
+    files: RunFiles,
+    table: EmbeddingTable,
+    optimizer: Optimizer,
+    state: FitState,
+    record: dict[str, Any],
+) -> None:
+    if files.metrics is not None:
+        append_jsonl(files.metrics, record)
+    if files.best is None and files.last is None:
+        return
+    checkpoint = checkpoint_dict(files, table, optimizer, state)
+    if state.stopper.improved and files.best is not None:
+        save_checkpoint(files.best, checkpoint)
+    if files.last is not None:
+        save_checkpoint(files.last, checkpoint)
+
+
+def _snapshot(table: EmbeddingTable, optimizer: Optimizer, state: FitState) -> dict[str, Any]:
+    return {
+        "weight": table.weight.clone(),
+        "optimizer": optimizer.state_dict(),
+        "rng": state.rng.bit_generator.state,
+    }
+
+
+def _roll_back(
+    table: EmbeddingTable,
+    optimizer: Optimizer,
+    state: FitState,
+    good: dict[str, Any],
+    echo: Callable[[str], None],
+) -> None:
+    table.weight.copy_(good["weight"])
+    optimizer.load_state_dict(good["optimizer"])
+    state.rng.bit_generator.state = good["rng"]
+    state.lr_scale /= 2.0
+    state.rollbacks += 1
+    if state.lr_scale < MIN_LR_SCALE:
+        raise HyptaxError(
+            f"training diverged: NaN or Inf at epoch {state.epoch + 1} even after halving "
+            f"the learning rate {state.rollbacks} times; lower --lr"
+        )
+    echo(
+        f"epoch {state.epoch + 1}: NaN or Inf in the loss or the weights; rolled back to "
+        f"the start of the epoch and halved the learning rate (now x{state.lr_scale:g})"
+    )
+
+
+def _dtype(config: TrainConfig) -> torch.dtype:
+    return torch.float64 if config.dtype == "float64" else torch.float32
+
+
+def config_dict(config: TrainConfig) -> dict[str, Any]:
+    return to_dict(config)
