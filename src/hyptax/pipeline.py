@@ -98,8 +98,9 @@ def run(
     else:
         state = FitState.start(config)
         if paths is not None:
-            write_json(paths.run_json, files.static["config"])
             paths.metrics.unlink(missing_ok=True)
+    if paths is not None:
+        write_json(paths.run_json, files.static["config"])
     state = fit(table, optimizer, data, config, state, files=files, progress=progress, echo=echo)
     best = load_best(paths, table)
     result = RunResult(best, tax, config, state, None)

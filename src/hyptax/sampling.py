@@ -76,6 +76,17 @@ class RelationIndex:
                 )
         return rel
 
+    def ancestor_or_self(self, u: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """Boolean array (broadcast shape): ``w`` is ``u`` or one of its ancestors."""
+        tu, tw = self.tin[u], self.tin[w]
+        rel = (tw <= tu) & (tu < self.tout[w])
+        if len(self.extra):
+            u, w = np.broadcast_arrays(u, w)
+            check = ~rel & self.has_extra[u]
+            if check.any():
+                rel[check] = _isin_sorted(u[check] * self.n + w[check], self.extra)
+        return rel
+
 
 @dataclass
 class Negatives:
@@ -96,9 +107,15 @@ class NegativeSampler:
     """
 
     def __init__(
-        self, relations: RelationIndex, *, n_negatives: int, hard_fraction: float = 0.0
+        self,
+        relations: RelationIndex,
+        *,
+        n_negatives: int,
+        hard_fraction: float = 0.0,
+        exclude: str = "related",
     ) -> None:
         self.rel = relations
+        self.excluded = relations.related if exclude == "related" else relations.ancestor_or_self
         self.k = n_negatives
         self.k_hard = round(hard_fraction * n_negatives)
         depth = relations.depth
@@ -111,7 +128,7 @@ class NegativeSampler:
         nodes = rng.integers(0, self.rel.n, size=(len(u), self.k), dtype=np.int64)
         if self.k_hard:
             nodes[:, : self.k_hard] = self._hard(u, np.asarray(v, dtype=np.int64), rng)
-        bad = self.rel.related(u[:, None], nodes)
+        bad = self.excluded(u[:, None], nodes)
         flat_bad = np.flatnonzero(bad)
         uu = np.repeat(u, self.k)  # u of every slot, for the few redraws
         for _ in range(MAX_ROUNDS):
@@ -119,7 +136,7 @@ class NegativeSampler:
                 break
             draw = rng.integers(0, self.rel.n, size=len(flat_bad), dtype=np.int64)
             nodes.flat[flat_bad] = draw
-            flat_bad = flat_bad[self.rel.related(uu[flat_bad], draw)]
+            flat_bad = flat_bad[self.excluded(uu[flat_bad], draw)]
         if not len(flat_bad):
             return Negatives(nodes, None)
         mask = np.zeros(nodes.shape, dtype=bool)

@@ -68,3 +68,20 @@ def test_broadcasting_anchor_against_candidates():
         d = m.dist(x[:, None, :], y)
         assert d.shape == (8, 5)
         torch.testing.assert_close(d[2, 3], m.dist(x[2], y[2, 3]))
+
+
+@pytest.mark.parametrize("name", sorted(MANIFOLDS))
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_fused_frame_steps_match_their_definitions(name, dtype):
+    m = get_manifold(name)
+    g = torch.Generator().manual_seed(6)
+    x = m.random(200, 5, 1.5, g, dtype=dtype)
+    egrad = torch.randn(200, m.coord_dim(5), generator=g, dtype=dtype)
+    w = m.egrad_to_frame(x, egrad)
+    torch.testing.assert_close(w, m.to_frame(x, m.egrad2rgrad(x, egrad)))
+    w = 0.7 * torch.nn.functional.normalize(w, dim=-1)  # steps of length 0.7
+    tol = {"rtol": 1e-4, "atol": 1e-4} if dtype == torch.float32 else {}
+    u = m.from_frame(x, w)
+    torch.testing.assert_close(m.expmap_frame(x, w), m.expmap(x, u), **tol)
+    torch.testing.assert_close(m.retr_frame(x, w), m.retr(x, u), **tol)
+    torch.testing.assert_close(m.dist(x, m.expmap_frame(x, w)), m.norm(x, u), **tol)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from hyptax.errors import ConfigError
@@ -21,7 +23,7 @@ def test_decay_runs_from_lr_to_final(schedule):
     assert lrs[:2] == pytest.approx([0.01, 0.01])
     assert lrs[2] == pytest.approx(1.0)
     assert lrs[11] == pytest.approx(0.1) and lrs[13] == pytest.approx(0.1)
-    assert all(a >= b for a, b in zip(lrs[2:], lrs[3:], strict=False))
+    assert all(a >= b for a, b in itertools.pairwise(lrs[2:]))
     mid = lrs[2 + 9 // 2 + 1] if schedule == "cosine" else lrs[7]
     assert 0.1 < mid < 1.0
 

@@ -423,9 +423,12 @@ def _resolve_clade(
             raise HyptaxError(f"unknown NCBI taxid {key}")
         return int(hits[0])
     hits = np.flatnonzero(names == key)
-    if not len(hits):
+    if not len(hits):  # case-insensitive, among names of the same length only
+        listed = names.tolist()
+        lengths = np.fromiter(map(len, listed), dtype=np.int64, count=len(listed))
         low = key.lower()
-        hits = np.array([i for i, s in enumerate(names.tolist()) if s.lower() == low], dtype=int)
+        same = np.flatnonzero(lengths == len(key)).tolist()
+        hits = np.array([i for i in same if listed[i].lower() == low], dtype=np.int64)
     if len(hits) == 1:
         return int(hits[0])
     if len(hits) > 1:
@@ -433,7 +436,10 @@ def _resolve_clade(
             f"{tax_ids[i]} ({ranks[i]} in {names[par[i]]})" for i in hits[:5].tolist()
         )
         raise HyptaxError(f"{clade!r} names {len(hits)} taxa: {options}; use ncbi:TAXID")
-    raise HyptaxError(f"unknown NCBI clade {clade!r}{suggest(key, names.tolist())}")
+    # Typos keep the length roughly; scoring only those keeps difflib fast.
+    near = np.flatnonzero(np.abs(lengths - len(key)) <= max(2, len(key) // 4)).tolist()
+    hint = suggest(key, [listed[i] for i in near])
+    raise HyptaxError(f"unknown NCBI clade {clade!r}{hint}")
 
 
 def _assemble(

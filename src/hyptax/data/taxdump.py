@@ -48,6 +48,7 @@ class Dump:
     Attributes:
         tax_ids, parents: ``(n,)`` int64.
         ranks, names: ``(n,)`` object arrays of str.
+        lines: ``(n,)`` each taxon's line number in ``nodes.dmp``.
         stats: counts gathered while reading.
     """
 
@@ -55,6 +56,7 @@ class Dump:
     parents: np.ndarray
     ranks: np.ndarray
     names: np.ndarray
+    lines: np.ndarray
     stats: dict[str, Any] = field(default_factory=dict)
 
 
@@ -75,6 +77,7 @@ def load(dir: str, options: DataOptions) -> Taxonomy:
         options=options,
         source=f"taxdump:{dir}",
         path=str(Path(dir) / NODES),
+        lines=dump.lines,
     )
     tax.stats.update(dump.stats)
     return tax
@@ -91,12 +94,12 @@ def read_dump(dir: str | Path) -> Dump:
                 f"{folder}: no {name}; taxdump:DIR needs NCBI's {NODES} and {NAMES} "
                 "(unpack taxdump.tar.gz from ftp.ncbi.nih.gov/pub/taxonomy into DIR)"
             )
-    tax_ids, parents, ranks = _read_nodes(folder / NODES)
+    tax_ids, parents, ranks, lines = _read_nodes(folder / NODES)
     names, stats = _read_names(folder / NAMES, tax_ids)
-    return Dump(tax_ids, parents, ranks, names, stats)
+    return Dump(tax_ids, parents, ranks, names, lines, stats)
 
 
-def _read_nodes(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _read_nodes(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     table = _Table.read(path, n_fields=None, min_fields=3)
     tax_ids = table.ints(0, "tax_id")
     parents = table.ints(1, "parent tax_id")
@@ -111,7 +114,7 @@ def _read_nodes(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         )
     ranks = np.empty(len(tax_ids), dtype=object)
     ranks[:] = [sys.intern(r) for r in table.strings(2)]
-    return tax_ids, parents, ranks
+    return tax_ids, parents, ranks, table.line
 
 
 def _read_names(path: Path, tax_ids: np.ndarray) -> tuple[np.ndarray, dict[str, int]]:
@@ -166,23 +169,24 @@ class _Table:
         end -= 2 * ((end - start >= 2) & (buf[end - 1] == ord("|")) & (buf[end - 2] == ord("\t")))
         keep = end > start  # blank lines are skipped
         start, end, line = start[keep], end[keep], line[keep]
-        # A separator is the "|" of "\t|\t". Rows hold no separators between them, so
-        # summing the marks from one row's start to the next counts each row's own.
+        # A separator is the "|" of "\t|\t". Rows hold no separators between them, so a
+        # row's separators run from its own first one to the next row's first one.
         mark = np.zeros(size, dtype=bool)
         mark[1:-1] = buf[1:-1] == ord("|")
         mark[1:-1] &= buf[:-2] == ord("\t")
         mark[1:-1] &= buf[2:] == ord("\t")
         sep = np.flatnonzero(mark)
-        count = np.add.reduceat(mark, start, dtype=np.int64) if len(start) else start
-        first = np.cumsum(count) - count
-        count += 1
+        del mark
+        first = np.searchsorted(sep, start)
+        count = np.diff(first, append=len(sep)) + 1
         expected = n_fields or max(int(count[0]), min_fields)
         bad = np.flatnonzero(count != expected)
         if len(bad):
             k = bad[0]
-            rule = "" if n_fields else f" (at least {min_fields})" if k == 0 else " (as line 1)"
+            want = f"{expected}" if n_fields or k else f"at least {min_fields}"
+            where = f" (as on line {line[0]})" if not n_fields and k else ""
             raise InputError(
-                f"expected {expected} fields{rule} separated by '\\t|\\t', found {count[k]}",
+                f"expected {want} fields separated by '\\t|\\t'{where}, found {count[k]}",
                 path=path,
                 line=int(line[k]),
             )
@@ -259,6 +263,6 @@ def _read_bytes(path: Path) -> bytes:
             path=path,
             line=data.count(b"\n", 0, exc.start) + 1,
         ) from None
-    if not data.strip():
+    if not data or data.isspace():
         raise InputError("empty file", path=path)
     return data

@@ -49,6 +49,17 @@ class BallView:
     def n(self) -> int:
         return len(self.p)
 
+    def subset(self, rows: np.ndarray) -> BallView:
+        """The view of the nodes ``rows`` only (in that order)."""
+        return BallView(
+            weight=self.weight[torch.as_tensor(rows)],
+            manifold=self.manifold,
+            p=np.ascontiguousarray(self.p[rows]),
+            gap_inv=np.ascontiguousarray(self.gap_inv[rows]),
+            norm=self.norm[rows],
+            dist0=self.dist0[rows],
+        )
+
     def dist(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
         """Distances between the rows ``i`` and ``j`` (index arrays of one shape)."""
         m = get_manifold(self.manifold)

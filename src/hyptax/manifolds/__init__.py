@@ -19,7 +19,7 @@ import torch
 from ..errors import ConfigError
 from . import lorentz, numerics, poincare
 
-__all__ = ["MANIFOLDS", "Lorentz", "PoincareBall", "get_manifold", "numerics"]
+__all__ = ["MANIFOLDS", "Lorentz", "Manifold", "PoincareBall", "get_manifold", "numerics"]
 
 
 class PoincareBall:

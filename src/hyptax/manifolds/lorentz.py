@@ -6,8 +6,9 @@ Points are ``(..., dim + 1)`` tensors ``x = (x0, xs)`` with ``<x, x>_L = -1`` an
 dimensions and work in float32 and float64.
 
 Distance: the textbook ``arccosh(-<x, y>_L)`` cancels catastrophically far from the
-origin (``x0 y0 - xs . ys`` with both terms ~ e^(2r): at r = 10 in float64 the error is
-~1e-4, at r = 20 it is > 1). We use the exact identity, via the Poincaré coordinates
+origin (``x0 y0 - xs . ys``, both terms ~ e^(2r)); measured in float64 for points 0.5
+apart, its error is 2e-7 at radius 10, 2e-3 at 15 and 3.7 at 20. We use the exact
+identity, via the Poincaré coordinates
 ``p = xs / (1 + x0)`` whose ``1 - |p|^2 = 2 / (1 + x0)`` needs no subtraction::
 
     d(x, y) = 2 asinh(|p - q| sqrt((1 + x0)(1 + y0)) / 2)

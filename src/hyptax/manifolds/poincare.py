@@ -12,7 +12,15 @@ textbook ``arccosh(1 + 2 |x-y|^2 / ((1-|x|^2)(1-|y|^2)))`` but keeps full relati
 precision for small distances (arccosh(1 + z) loses half the digits of z and its
 derivative is infinite at z = 0, so d(x, x) would give NaN gradients), is exactly 0 at
 x = y with zero (finite) gradient, and needs no clamp near the rim. Measured against
-mpmath: see tests/manifolds/test_poincare.py::test_dist_accuracy.
+60-digit mpmath on the same coordinates (300 pairs, dim 10): for tiny distances the
+relative error is 2.5e-15 (float64) / 1.2e-6 (float32), where the arccosh form has
+relative error 1.0 (it returns 0); for pairs at the rim both forms err by 4e-6 (float64)
+/ 3.3e-3 (float32), and the Möbius form ``2 atanh(|-x (+) y|)`` returns NaN.
+
+Exp/log over long geodesics cancel digits (Möbius addition of points near the rim):
+exp(log) round trips are good to 1e-6 up to radius 8 in float64 but only up to radius
+~3 in float32. The optimisers take short steps (:func:`expmap_frame`), which keep their
+length to the dtype's resolution up to the rim (tests/manifolds/).
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from .schedule import SCHEDULES, lr_at
 __all__ = [
     "OPTIMIZERS",
     "SCHEDULES",
+    "Optimizer",
     "RiemannianAdam",
     "RiemannianSGD",
     "lr_at",

@@ -1,7 +1,7 @@
 """Riemannian Adam (Becigneul & Ganea 2019) with lazy, row-wise updates.
 
 Where the moments live: Adam needs the first moment of a row to follow its point.
-We keep both moments of every row in the tangent space at the *origin*, in
+We keep it in the tangent space at the *origin*, in
 orthonormal coordinates (``manifold.to_frame``): the gradient at x is parallel-
 transported along the geodesic x -> 0, the moments are updated there, and the Adam
 direction is transported back 0 -> x for the step. For the Poincaré ball this
@@ -14,8 +14,10 @@ The moments never need re-projecting and cost nothing to carry between steps.
 The second moment is one scalar per row, the squared Riemannian norm of the gradient
 (Becigneul & Ganea's Adam on a product of manifolds: adaptivity across the factors,
 none within one, where coordinates carry no meaning). A steady gradient thus moves a
-point ``lr`` per step in hyperbolic distance. Updates are lazy: a row's moments decay
-only when the row is in a batch, and bias correction uses the row's own step count.
+point ``lr`` per step in hyperbolic distance (geoopt's per-coordinate second moment
+moves it up to ``lr sqrt(dim)``: scale lr by sqrt(dim) to compare). Updates are
+lazy: a row's moments decay only when the row is in a batch, and bias correction uses
+the row's own step count.
 
 State per row, kept in one ``(n, dim + 2)`` tensor so that a step gathers and
 scatters it once: ``exp_avg (n, dim)``, ``exp_avg_sq (n,)`` and the row's step count

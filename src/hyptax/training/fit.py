@@ -3,9 +3,11 @@ checkpoint.
 
 One step (:func:`train_step`) takes ``B`` positive pairs ``(u, v)`` and their ``K``
 negatives, gathers the *unique* rows they touch (``U <= B (2 + K)``), computes the
-ranking loss with autograd on those rows only, and hands the ``(U, coord_dim)``
-Euclidean gradient to the sparse Riemannian optimiser. Negatives are drawn in bulk
-for many batches at once (:data:`SAMPLE_CHUNK`).
+ranking loss on those rows only (with autograd, or with the fused kernel of
+:mod:`hyptax.training.fused`), and hands the ``(U, coord_dim)`` Euclidean gradient of
+the batch's *summed* loss to the sparse Riemannian optimiser: the learning rate is
+a step per positive pair, whatever the batch size. Negatives are drawn in bulk for
+many batches at once (:data:`SAMPLE_CHUNK`).
 
 Numerical guard: a step whose loss or gradient is not finite is not applied; the
 epoch is rolled back to the state at its start (weights, optimiser, random state),
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -73,8 +76,8 @@ class TrainData:
         u, v: ``(P,)`` int64 training positives, ``u`` below ``v``.
         valid: the fixed validation sample.
         sampler: draws negatives (filtered against the whole closure).
-        eval_pairs: closure pairs the sampled MAP ranks (the validation split when
-            training holds pairs out; None: all pairs, i.e. reconstruction).
+        eval_pairs: closure pairs the sampled MAP ranks (the training pairs when
+            training holds pairs out; None: all pairs).
         target: ``(n,)`` regulariser target radius per node, or None.
     """
 
@@ -155,7 +158,10 @@ def build_training_data(
     """
     desc, anc = (a.astype(np.int64) for a in tax.closure)
     sampler = NegativeSampler(
-        RelationIndex(tax), n_negatives=config.n_negatives, hard_fraction=config.hard_negatives
+        RelationIndex(tax),
+        n_negatives=config.n_negatives,
+        hard_fraction=config.hard_negatives,
+        exclude=config.negatives,
     )
     u, v = (desc, anc) if train_mask is None else (desc[train_mask], anc[train_mask])
     vu, vv = (u, v) if valid_mask is None else (desc[valid_mask], anc[valid_mask])
@@ -169,7 +175,7 @@ def build_training_data(
 
         radius = target_radius(tax.depth, max_norm=config.reg_max_norm)
         target = torch.from_numpy(radius).to(_dtype(config))
-    eval_pairs = None if valid_mask is None else (vu, vv)
+    eval_pairs = None if train_mask is None else (u, v)
     return TrainData(tax, u, v, valid, sampler, eval_pairs, target)
 
 
@@ -193,7 +199,8 @@ def fit(
     files = files or RunFiles()
     every = config.eval_every or max(1, round(EVAL_POSITIVES / max(len(data.u), 1)))
     gatherer = RowGatherer(table.n_nodes)
-    with compute_threads(config.threads):
+    fused_kernel = use_fused(table, config)
+    with compute_threads(config.threads, fused_kernel):
         start = time.perf_counter() - state.elapsed
         while state.epoch < config.epochs and not state.stopped_early:
             good = _snapshot(table, optimizer, state)
@@ -276,8 +283,10 @@ def train_step(
     rows = torch.from_numpy(rows_np).to(device)
     x = table.weight.index_select(0, rows)  # (U, c)
     if use_fused(table, config):
-        value, grad = fused.loss_and_grad(x, local_np, mask, loss=config.loss,
-                                          margin=config.margin)  # fmt: skip
+        value, grad = fused.loss_and_grad(
+            x, local_np, mask, loss=config.loss, margin=config.margin,
+            threads=config.threads or os.cpu_count() or 1,
+        )  # fmt: skip
     else:
         local = torch.from_numpy(local_np).to(device)
         x.requires_grad_()
@@ -292,7 +301,9 @@ def train_step(
         value += _regulariser_step(table, x, target.to(device)[rows], config.lambda_reg, grad)
     if not math.isfinite(value) or not bool(torch.isfinite(grad).all()):
         return math.nan
-    optimizer.step(rows, grad, lr=lr)
+    # The step follows the *sum* of the per-positive losses, so --lr and
+    # --max-grad-norm mean the same whatever the batch size.
+    optimizer.step(rows, grad.mul_(len(batch)), lr=lr)
     return value
 
 
@@ -382,21 +393,20 @@ def format_record(r: dict[str, Any]) -> str:
 
 
 @contextlib.contextmanager
-def compute_threads(threads: int) -> Iterator[None]:
-    """Use ``threads`` CPU threads (torch and numba) inside the block (0: as they are)."""
+def compute_threads(threads: int, fused_kernel: bool = False) -> Iterator[None]:
+    """Threads inside the block (restored afterwards; 0: the machine's cores).
+
+    With the fused kernel, torch runs on one thread and the kernel on ``threads``:
+    the rest of a step is many small tensor ops, for which a second OpenMP thread
+    only adds barriers (measured: up to 100x slower on a busy two-core machine).
+    """
     before = torch.get_num_threads()
-    nb = fused.numba
-    before_nb = nb.get_num_threads() if nb is not None else 0
-    if threads:
-        torch.set_num_threads(threads)
-        if nb is not None:
-            nb.set_num_threads(min(threads, nb.config.NUMBA_NUM_THREADS))
+    threads = threads or os.cpu_count() or 1
+    torch.set_num_threads(1 if fused_kernel else threads)
     try:
         yield
     finally:
         torch.set_num_threads(before)
-        if nb is not None:
-            nb.set_num_threads(before_nb)
 
 
 def checkpoint_dict(

@@ -22,13 +22,16 @@ square root, and the loss one logarithm per positive.
 Used automatically on the CPU for the Poincaré ball when numba is installed (the
 ``backend`` option of :class:`~hyptax.config.TrainConfig`); the autograd path stays
 the reference, and the only path on a GPU and for the Lorentz model. With ``T``
-threads the batch is split into ``T`` fixed blocks, each accumulating into its own
-gradient buffer, so results are deterministic for a given thread count.
+threads a large batch is split into ``T`` fixed blocks, each run by a Python thread
+(the kernel releases the GIL) into its own gradient buffer, so results are
+deterministic for a given thread count. (numba's own ``parallel=True`` is not used:
+its OpenMP layer fights torch's OpenMP threads, measured 100x slower on two cores.)
 """
 
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
@@ -39,6 +42,10 @@ except ImportError:  # pragma: no cover - exercised only where numba is missing
     numba = None
 
 LOSS_CODES = {"softmax": 0, "margin": 1}
+
+PARALLEL_MIN_PAIRS = 1 << 15
+"""A batch runs on several threads only with at least this many (positive, candidate)
+slots per thread; below that, starting threads costs more than it saves."""
 
 FASTMATH = {"contract", "reassoc", "arcp"}
 """LLVM flags: fused multiply-add, reordered sums, reciprocals. Not "nnan"/"ninf":
@@ -59,6 +66,7 @@ def loss_and_grad(
     *,
     loss: str,
     margin: float = 0.0,
+    threads: int = 1,
 ) -> tuple[float, torch.Tensor]:
     """Mean ranking loss of a batch and its gradient with respect to the rows ``x``.
 
@@ -67,21 +75,36 @@ def loss_and_grad(
         local: ``(B, 2 + K)`` int64 positions in ``x``: ``[u, v, negatives...]``.
         mask: ``(B, K)`` bool, True for negative slots to ignore; or None.
         loss: ``"softmax"`` or ``"margin"`` (as in :mod:`hyptax.losses`).
+        threads: split a large batch into this many blocks run on as many threads.
 
     Returns:
         ``(loss, egrad)``: the mean loss (as :data:`hyptax.losses.LOSSES` defines it)
         and its Euclidean gradient ``(U, dim)``, same dtype as ``x``.
     """
-    xs = x.detach().numpy()
-    threads = max(1, min(numba.get_num_threads(), len(local)))
-    out = np.zeros((threads, *xs.shape), dtype=xs.dtype)
+    xs = np.ascontiguousarray(x.detach().numpy())
+    local = np.ascontiguousarray(local)
+    b = len(local)
+    blocks = max(1, min(threads, b * local.shape[1] // PARALLEL_MIN_PAIRS))
+    inv_gap = 1.0 / np.sqrt(1.0 - np.einsum("ij,ij->i", xs, xs, dtype=np.float64))
     has_mask = mask is not None
     m = mask if has_mask else np.zeros((1, 1), dtype=np.bool_)
-    total, count = _kernel()(
-        xs, np.ascontiguousarray(local), m, has_mask, LOSS_CODES[loss], float(margin), out
-    )
-    grad = out.sum(axis=0) if threads > 1 else out[0]
-    scale = 1.0 / max(count, 1.0)
+    kernel, code = _kernel(), LOSS_CODES[loss]
+    grads = [np.zeros_like(xs) for _ in range(blocks)]
+
+    def block(t: int) -> tuple[float, float]:
+        lo, hi = t * b // blocks, (t + 1) * b // blocks
+        return kernel(xs, inv_gap, local, m, has_mask, code, float(margin), lo, hi, grads[t])
+
+    if blocks == 1:
+        results = [block(0)]
+    else:  # the kernel releases the GIL; fixed blocks keep the sums deterministic
+        with ThreadPoolExecutor(blocks) as pool:
+            results = list(pool.map(block, range(blocks)))
+    grad = grads[0]
+    for g in grads[1:]:
+        grad += g
+    total = sum(r[0] for r in results)
+    scale = 1.0 / max(sum(r[1] for r in results), 1.0)
     grad *= scale
     return total * scale, torch.from_numpy(grad)
 
@@ -95,75 +118,65 @@ def _kernel():  # noqa: C901 - one fused loop, kept in one place on purpose
     if _compiled is not None:
         return _compiled
 
-    @numba.njit(parallel=True, cache=True, nogil=True, fastmath=FASTMATH)
-    def kernel(x, local, mask, has_mask, code, margin, out):
-        n_threads, dim = out.shape[0], x.shape[1]
-        b, m = local.shape[0], local.shape[1] - 1  # m = 1 + K candidates
-        inv_gap = np.empty(x.shape[0])  # 1 / sqrt(1 - |x|^2) per row
-        for r in range(x.shape[0]):
-            s = 0.0
-            for k in range(dim):
-                s += x[r, k] * x[r, k]
-            inv_gap[r] = 1.0 / math.sqrt(1.0 - s)
-        totals = np.zeros(n_threads)
-        counts = np.zeros(n_threads)
-        for t in numba.prange(n_threads):
-            g = out[t]
-            dd = np.empty(m)  # dL/dd per candidate
-            q = np.empty(m)
-            dist = np.empty(m)  # |x_u - x_w|
-            for i in range(t * b // n_threads, (t + 1) * b // n_threads):
-                iu = local[i, 0]
+    @numba.njit(cache=True, nogil=True, fastmath=FASTMATH)
+    def kernel(x, inv_gap, local, mask, has_mask, code, margin, lo, hi, g):
+        dim, m = x.shape[1], local.shape[1] - 1  # m = 1 + K candidates
+        dd = np.empty(m)  # dL/dd per candidate
+        q = np.empty(m)
+        dist = np.empty(m)  # |x_u - x_w|
+        totals, counts = 0.0, 0.0
+        for i in range(lo, hi):
+            iu = local[i, 0]
+            for j in range(m):
+                iw = local[i, 1 + j]
+                r2 = 0.0
+                for k in range(dim):
+                    diff = x[iu, k] - x[iw, k]
+                    r2 += diff * diff
+                dist[j] = math.sqrt(r2)
+                q[j] = dist[j] * inv_gap[iu] * inv_gap[iw]
+            if code == 0:  # softmax: p_j = e_j / sum e, e_j = exp(-d_j)
+                total = 0.0
                 for j in range(m):
-                    iw = local[i, 1 + j]
-                    r2 = 0.0
-                    for k in range(dim):
-                        diff = x[iu, k] - x[iw, k]
-                        r2 += diff * diff
-                    dist[j] = math.sqrt(r2)
-                    q[j] = dist[j] * inv_gap[iu] * inv_gap[iw]
-                if code == 0:  # softmax: p_j = e_j / sum e, e_j = exp(-d_j)
-                    total = 0.0
-                    for j in range(m):
-                        if j > 0 and has_mask and mask[i, j - 1]:
-                            dd[j] = 0.0
-                        else:
-                            e = 1.0 / (q[j] + math.sqrt(1.0 + q[j] * q[j]))
-                            dd[j] = e * e
-                            total += e * e
-                    totals[t] += math.log(total / dd[0])
-                    counts[t] += 1.0
-                    for j in range(m):
-                        dd[j] = -dd[j] / total
-                    dd[0] += 1.0
-                else:  # margin: sum over slots of relu(margin + d_0 - d_j)
-                    d0 = 2.0 * math.asinh(q[0])
-                    dd[0] = 0.0
-                    for j in range(1, m):
+                    if j > 0 and has_mask and mask[i, j - 1]:
                         dd[j] = 0.0
-                        if has_mask and mask[i, j - 1]:
-                            continue
-                        counts[t] += 1.0
-                        h = margin + d0 - 2.0 * math.asinh(q[j])
-                        if h > 0.0:
-                            totals[t] += h
-                            dd[0] += 1.0
-                            dd[j] = -1.0
-                # gradient: dL/dx = sum_j dL/dd_j * dd/dq_j * dq_j/dx
-                gu2 = inv_gap[iu] * inv_gap[iu]
+                    else:
+                        e = 1.0 / (q[j] + math.sqrt(1.0 + q[j] * q[j]))
+                        dd[j] = e * e
+                        total += e * e
+                totals += math.log(total / dd[0])
+                counts += 1.0
                 for j in range(m):
-                    r = dist[j]
-                    if dd[j] == 0.0 or r == 0.0:
+                    dd[j] = -dd[j] / total
+                dd[0] += 1.0
+            else:  # margin: sum over slots of relu(margin + d_0 - d_j)
+                d0 = 2.0 * math.asinh(q[0])
+                dd[0] = 0.0
+                for j in range(1, m):
+                    dd[j] = 0.0
+                    if has_mask and mask[i, j - 1]:
                         continue
-                    iw = local[i, 1 + j]
-                    gw2 = inv_gap[iw] * inv_gap[iw]
-                    coef = dd[j] * 2.0 / math.sqrt(1.0 + q[j] * q[j]) * inv_gap[iu] * inv_gap[iw]
-                    c_dir, c_u, c_w = coef / r, coef * r * gu2, coef * r * gw2
-                    for k in range(dim):
-                        diff = c_dir * (x[iu, k] - x[iw, k])
-                        g[iu, k] += diff + c_u * x[iu, k]
-                        g[iw, k] += c_w * x[iw, k] - diff
-        return totals.sum(), counts.sum()
+                    counts += 1.0
+                    h = margin + d0 - 2.0 * math.asinh(q[j])
+                    if h > 0.0:
+                        totals += h
+                        dd[0] += 1.0
+                        dd[j] = -1.0
+            # gradient: dL/dx = sum_j dL/dd_j * dd/dq_j * dq_j/dx
+            gu2 = inv_gap[iu] * inv_gap[iu]
+            for j in range(m):
+                r = dist[j]
+                if dd[j] == 0.0 or r == 0.0:
+                    continue
+                iw = local[i, 1 + j]
+                gw2 = inv_gap[iw] * inv_gap[iw]
+                coef = dd[j] * 2.0 / math.sqrt(1.0 + q[j] * q[j]) * inv_gap[iu] * inv_gap[iw]
+                c_dir, c_u, c_w = coef / r, coef * r * gu2, coef * r * gw2
+                for k in range(dim):
+                    diff = c_dir * (x[iu, k] - x[iw, k])
+                    g[iu, k] += diff + c_u * x[iu, k]
+                    g[iw, k] += c_w * x[iw, k] - diff
+        return totals, counts
 
     _compiled = kernel
     return kernel

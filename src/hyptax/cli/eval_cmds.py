@@ -1,0 +1,224 @@
+"""``hyptax evaluate``, ``hyptax plot``, ``hyptax export`` and ``hyptax neighbors``.
+
+Each reads a checkpoint (or an ``.npy`` export) and, where it needs the hierarchy,
+the dataset recorded in it (``--data SPEC`` to point elsewhere).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..config import DataOptions, EvalConfig, from_dict
+from ..data.taxonomy import Taxonomy
+from ..errors import HyptaxError
+from ..files import read_jsonl, write_json
+from .data_cmds import add_data_options, data_options, load_with_status
+
+if TYPE_CHECKING:
+    from ..embeddings import Embeddings
+
+PLOT_KINDS = ("disk", "depth", "curves", "all")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("evaluate", help="measure how well an embedding encodes its hierarchy")
+    _common(p)
+    p.add_argument("--json", metavar="FILE", help="also write the report as JSON")
+    p.add_argument(
+        "--sample",
+        type=int,
+        metavar="N",
+        help="rank a seeded sample of N nodes (default: exact up to "
+        f"{EvalConfig.exact_max_nodes:,} nodes, else {EvalConfig.auto_sample:,} sampled)",
+    )
+    p.add_argument("--seed", type=int, default=EvalConfig.seed, help="seed of every sample")
+    p.set_defaults(handler=_evaluate)
+
+    p = sub.add_parser("plot", help="draw the Poincaré disk, norms by depth, training curves")
+    _common(p)
+    p.add_argument("-o", "--output", required=True, metavar="FILE.png|svg", help="picture file")
+    p.add_argument(
+        "--kind",
+        choices=PLOT_KINDS,
+        default="disk",
+        help="what to draw; 'all' writes FILE-disk, FILE-depth, FILE-curves",
+    )
+    p.add_argument(
+        "--metrics",
+        metavar="FILE",
+        help="metrics.jsonl for the curves (default: beside the checkpoint)",
+    )
+    p.set_defaults(handler=_plot)
+
+    p = sub.add_parser("export", help="write the vectors for gensim, TF projector or numpy")
+    _common(p)
+    p.add_argument(
+        "--format",
+        required=True,
+        choices=("w2v", "tsv", "npy"),
+        dest="fmt",
+        help="w2v: word2vec text; tsv: projector folder; npy: vectors + names",
+    )
+    p.add_argument("-o", "--output", required=True, metavar="PATH", help="file or folder")
+    p.set_defaults(handler=_export)
+
+    p = sub.add_parser("neighbors", help="the nearest taxa of a node by hyperbolic distance")
+    _common(p)
+    p.add_argument("name", metavar="NAME", help="node id or name")
+    p.add_argument("-k", type=int, default=10, help="how many (default: %(default)s)")
+    p.set_defaults(handler=_neighbors)
+
+
+def load(path: str) -> Embeddings:
+    """The vectors (torch is imported here, not when the parser is built)."""
+    from ..embeddings import load as load_embeddings
+
+    return load_embeddings(path)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("checkpoint", metavar="CHECKPOINT", help="checkpoint (.pt) or export (.npy)")
+    p.add_argument(
+        "--data",
+        metavar="SPEC",
+        help="dataset to measure against (default: the one it was trained on)",
+    )
+    add_data_options(p)
+
+
+# --------------------------------------------------------------------- handlers
+def _evaluate(args: argparse.Namespace) -> int:
+    from ..evaluation import evaluate, format_report
+
+    emb = load(args.checkpoint)
+    tax = _taxonomy(args, emb)
+    config = EvalConfig(sample=args.sample, seed=args.seed)
+    train = emb.meta.get("config") or {}
+    report = evaluate(
+        emb,
+        tax,
+        config,
+        holdout=float(train.get("holdout") or 0.0),
+        split_seed=int(train.get("seed") or 0),
+        progress=sys.stderr.isatty(),
+    )
+    print(format_report(report))
+    if args.json:
+        write_json(args.json, report)
+    return 0
+
+
+def _plot(args: argparse.Namespace) -> int:
+    from .. import plotting
+
+    emb = load(args.checkpoint)
+    out = Path(args.output)
+    kinds = ("disk", "depth", "curves") if args.kind == "all" else (args.kind,)
+    tax = _taxonomy(args, emb) if set(kinds) & {"disk", "depth"} else None
+    for kind in kinds:
+        path = out.with_name(f"{out.stem}-{kind}{out.suffix}") if args.kind == "all" else out
+        if kind == "disk":
+            fig = plotting.plot_disk(emb, tax)
+        elif kind == "depth":
+            fig = plotting.plot_depth(emb, tax)
+        else:
+            records = _records(args, emb)
+            if not records and args.kind == "all":
+                print("no training metrics found: skipping the curves", file=sys.stderr)
+                continue
+            fig = plotting.plot_curves(records)
+        plotting.save_figure(fig, path)
+        print(f"wrote {path}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from ..export import export
+
+    emb = load(args.checkpoint)
+    tax = _taxonomy(args, emb) if args.fmt in ("tsv", "npy") else None
+    if tax is not None:
+        emb = emb.with_taxonomy(tax)
+    for path in export(emb, args.fmt, args.output, tax):
+        print(f"wrote {path}")
+    return 0
+
+
+def _neighbors(args: argparse.Namespace) -> int:
+    if args.k <= 0:
+        raise HyptaxError(f"-k must be > 0, not {args.k}")
+    emb = load(args.checkpoint)
+    try:
+        row = emb.lookup(args.name)  # before loading the data: a typo fails fast
+    except KeyError as exc:
+        raise HyptaxError(str(exc.args[0])) from None
+    emb = emb.with_taxonomy(_taxonomy(args, emb))
+    print(f"nearest to {emb.names[row]} (id {emb.ids[row]}, {_describe(emb, row)}):")
+    rows = [("#", "distance", "name", "rank", "depth", "id")]
+    for k, (i, d) in enumerate(emb.nearest_rows(row, args.k), 1):
+        rank = emb.ranks[i] if emb.ranks is not None else ""
+        depth = str(emb.depth[i]) if emb.depth is not None and emb.depth[i] >= 0 else ""
+        rows.append((str(k), f"{d:.4f}", emb.names[i], rank, depth, emb.ids[i]))
+    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
+    for r in rows:
+        print(
+            "  ".join(
+                v.rjust(w) if c < 2 else v.ljust(w)
+                for c, (v, w) in enumerate(zip(r, widths, strict=True))
+            ).rstrip()
+        )
+    return 0
+
+
+# --------------------------------------------------------------------- helpers
+def _taxonomy(args: argparse.Namespace, emb: Embeddings) -> Taxonomy:
+    """The dataset to measure against: ``--data``, else the one recorded with the vectors."""
+    recorded = emb.meta.get("data") or {}
+    spec = args.data or recorded.get("spec")
+    if not spec:
+        raise HyptaxError(f"{args.checkpoint}: no dataset is recorded with it; pass --data SPEC")
+    if args.data is None or args.data == recorded.get("spec"):
+        options = from_dict(DataOptions, recorded.get("options") or {})
+    else:
+        options = data_options(args)
+    tax = load_with_status(spec, options)
+    _check_hash(tax, spec, recorded)
+    return tax
+
+
+def _check_hash(tax: Taxonomy, spec: str, recorded: dict[str, Any]) -> None:
+    from ..data.prepared import dataset_hash
+
+    if recorded.get("hash") and recorded["hash"] != dataset_hash(tax):
+        print(
+            f"warning: {spec} differs from the data the embedding was trained on "
+            f"(hash {str(recorded['hash'])[:12]}); nodes are matched by id",
+            file=sys.stderr,
+        )
+
+
+def _records(args: argparse.Namespace, emb: Embeddings) -> list[dict[str, Any]]:
+    """Training records: ``--metrics``, else ``metrics.jsonl`` beside the checkpoint,
+    else the history stored in the checkpoint."""
+    if args.metrics:
+        path = Path(args.metrics)
+        if not path.is_file():
+            raise HyptaxError(f"{path}: no such metrics file")
+        return read_jsonl(path)
+    ckpt = Path(args.checkpoint)
+    for path in (ckpt.with_name("metrics.jsonl"), ckpt.with_name(ckpt.stem + ".metrics.jsonl")):
+        if path.is_file():
+            return read_jsonl(path)
+    return list(emb.meta.get("history") or [])
+
+
+def _describe(emb: Embeddings, row: int) -> str:
+    parts = []
+    if emb.ranks is not None and emb.ranks[row]:
+        parts.append(f"rank {emb.ranks[row]}")
+    if emb.depth is not None and emb.depth[row] >= 0:
+        parts.append(f"depth {emb.depth[row]}")
+    return ", ".join(parts) or "not in the data"

@@ -1,0 +1,171 @@
+"""``hyptax train`` and ``hyptax embed``: flags in, :class:`TrainConfig` out, then
+:mod:`hyptax.pipeline` does the work.
+
+Every flag defaults to "not given" here, so that the defaults live only in
+:class:`~hyptax.config.TrainConfig` (shown in ``--help``) and ``--resume`` can tell
+which settings the user asked to change.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import fields
+from typing import Any
+
+from ..config import (
+    BACKENDS,
+    DTYPES,
+    INITS,
+    LOSSES,
+    LR_SCHEDULES,
+    NEGATIVES,
+    STOP_METRICS,
+    DataOptions,
+    TrainConfig,
+)
+from .data_cmds import add_data_options, data_options
+
+DEFAULTS = {f.name: f.default for f in fields(TrainConfig)}
+
+# flag, config field, type, choices, help
+TRAIN_FLAGS: list[tuple[str, str, Any, tuple[str, ...] | None, str]] = [
+    ("--data", "data", str, None, "dataset spec: ncbi:small, wordnet:mammals, FILE.tsv..."),
+    ("--dim", "dim", int, None, "dimension of the hyperbolic space"),
+    ("--manifold", "manifold", str, ("poincare", "lorentz"), "model of hyperbolic space"),
+    ("--dtype", "dtype", str, DTYPES, "floating-point precision"),
+    ("--init", "init", str, INITS, "initialisation"),
+    ("--epochs", "epochs", int, None, "the most epochs to train"),
+    ("--batch-size", "batch_size", int, None, "positive pairs per step"),
+    ("--n-negatives", "n_negatives", int, None, "negatives per positive pair"),
+    ("--negatives", "negatives", str, NEGATIVES, "what a positive never gets as a negative"),
+    ("--hard-negatives", "hard_negatives", float, None, "fraction of negatives from cousins"),
+    ("--loss", "loss", str, LOSSES, "ranking loss"),
+    ("--margin", "margin", float, None, "margin of the margin loss"),
+    ("--lambda-reg", "lambda_reg", float, None, "weight of the depth-to-radius regulariser"),
+    ("--optimizer", "optimizer", str, ("rsgd", "radam"), "Riemannian optimiser"),
+    ("--lr", "lr", float, None, "learning rate (of the mean loss of a batch)"),
+    ("--burn-in", "burn_in", int, None, "epochs at a reduced learning rate first"),
+    ("--burn-in-factor", "burn_in_factor", float, None, "learning-rate factor of burn-in"),
+    ("--lr-schedule", "lr_schedule", str, LR_SCHEDULES, "learning rate after burn-in"),
+    ("--max-grad-norm", "max_grad_norm", float, None, "clip each row's gradient norm"),
+    ("--early-stopping", "early_stopping", int, None,
+     "patience in evaluations without improvement; 0 turns it off"),
+    ("--stop-metric", "stop_metric", str, STOP_METRICS, "what early stopping watches"),
+    ("--eval-every", "eval_every", int, None, "evaluate every N epochs (0: automatic)"),
+    ("--holdout", "holdout", float, None, "fraction of pairs held out for validation and test"),
+    ("--seed", "seed", int, None, "random seed"),
+    ("--threads", "threads", int, None, "CPU threads (0: all)"),
+    ("--gpu", "gpu", int, None, "CUDA device index, -1 for the CPU"),
+    ("--backend", "backend", str, BACKENDS, "fused CPU kernel or plain autograd"),
+]  # fmt: skip
+
+EMBED_FLAGS = ("--data", "--dim", "--manifold", "--dtype", "--seed", "--gpu")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train a hyperbolic embedding",
+        description="Train a hyperbolic embedding of a taxonomy. Writes run.json, "
+        "metrics.jsonl, best.pt, last.pt and report.json.",
+    )
+    _add_output(p)
+    p.add_argument("--resume", action="store_true", help="continue the run at --out/--checkpoint")
+    p.add_argument("--quiet", action="store_true", help="no progress bar, no per-epoch lines")
+    for flag, name, kind, choices, text in TRAIN_FLAGS:
+        _add_flag(p, flag, name, kind, choices, text)
+    add_data_options(p)
+    p.set_defaults(handler=_train)
+
+    p = sub.add_parser(
+        "embed",
+        help="build an embedding without training (constructive)",
+        description="Embed a taxonomy without training; writes the same checkpoint and "
+        "report as hyptax train.",
+    )
+    _add_output(p)
+    p.add_argument("--method", choices=("constructive",), default="constructive",
+                   help="how to build it (default: %(default)s)")  # fmt: skip
+    p.add_argument("--quiet", action="store_true", help="no progress messages")
+    for flag, name, kind, choices, text in TRAIN_FLAGS:
+        if flag in EMBED_FLAGS:
+            _add_flag(p, flag, name, kind, choices, text)
+    add_data_options(p)
+    p.set_defaults(handler=_embed)
+
+
+def _add_output(p: argparse.ArgumentParser) -> None:
+    out = p.add_mutually_exclusive_group(required=True)
+    out.add_argument("--out", metavar="RUN_DIR", help="folder for the run's files")
+    out.add_argument(
+        "--checkpoint",
+        metavar="PATH",
+        help="best checkpoint here, the run's other files beside it (PATH.last.pt, ...)",
+    )
+
+
+def _add_flag(
+    p: argparse.ArgumentParser, flag: str, name: str, kind: Any,
+    choices: tuple[str, ...] | None, text: str,
+) -> None:  # fmt: skip
+    default = DEFAULTS[name]
+    shown = default if not isinstance(default, str) else f"{default}"
+    p.add_argument(flag, dest=name, type=kind, choices=choices, default=None,
+                   help=f"{text} (default: {shown})")  # fmt: skip
+
+
+def given_settings(args: argparse.Namespace, flags: list[str] | None = None) -> dict[str, Any]:
+    """The config fields set on the command line (flags left out are not included)."""
+    names = {name for flag, name, *_ in TRAIN_FLAGS if flags is None or flag in flags}
+    given = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
+    if given.get("early_stopping") == 0:
+        given["early_stopping"] = None
+    options = data_options(args)
+    if options != DataOptions():
+        given["data_options"] = options
+    return given
+
+
+def _paths(args: argparse.Namespace) -> Any:
+    from ..pipeline import RunPaths
+
+    return RunPaths.in_dir(args.out) if args.out else RunPaths.at_checkpoint(args.checkpoint)
+
+
+def _echo(quiet: bool) -> Any:
+    if quiet:
+        return lambda _line: None
+    return lambda line: print(line, flush=True)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from .. import pipeline
+
+    paths = _paths(args)
+    given = given_settings(args)
+    if args.resume:
+        config = pipeline.stored_config(paths, **given)
+    else:
+        config = TrainConfig(**given)
+    progress = not args.quiet and sys.stderr.isatty()
+    result = pipeline.run(
+        config, paths=paths, resume=args.resume, progress=progress, echo=_echo(args.quiet)
+    )
+    if args.quiet and result.report is not None:
+        from ..evaluation import format_report
+
+        print(format_report(result.report))
+    print(f"wrote {paths.best} (best), {paths.last}, {paths.metrics}, {paths.report}")
+    return 0
+
+
+def _embed(args: argparse.Namespace) -> int:
+    from .. import pipeline
+
+    paths = _paths(args)
+    config = TrainConfig(**given_settings(args, list(EMBED_FLAGS)), init=args.method)
+    pipeline.embed(config, paths=paths, progress=not args.quiet and sys.stderr.isatty(),
+                   echo=_echo(args.quiet))  # fmt: skip
+    print(f"wrote {paths.best}, {paths.report}")
+    return 0

@@ -1,0 +1,211 @@
+"""The trained artefact: node names and vectors on a manifold, apart from the trainer.
+
+>>> emb = hyptax.load("run/checkpoint.pt")  # doctest: +SKIP
+>>> emb.nearest("Homo sapiens", k=3)  # doctest: +SKIP
+[('Homo', 0.41), ('Pan troglodytes', 1.93), ('Pan', 2.05)]
+>>> emb.distance("Homo sapiens", "Mus musculus")  # doctest: +SKIP
+7.31
+
+Evaluation, plotting and export read an :class:`Embeddings` (plus a taxonomy for
+the hierarchy) and nothing else. Nodes are looked up by id first, then by display
+name (the first node of a repeated name wins).
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .data.taxonomy import Taxonomy, suggest
+from .errors import HyptaxError
+from .manifolds import get_manifold
+
+
+class Embeddings:
+    """Names and vectors of ``n`` nodes on a manifold.
+
+    Args:
+        ids: ``n`` unique node ids.
+        names: ``n`` display names.
+        vectors: ``(n, coord_dim)`` coordinates in the manifold's own model (float64
+            kept; other floats are upcast).
+        manifold: ``"poincare"`` or ``"lorentz"``.
+        ranks, depth: optional per-node rank strings and depths (from a taxonomy).
+        meta: where the vectors came from (checkpoint path, data spec, epoch...).
+    """
+
+    def __init__(
+        self,
+        ids: list[str] | np.ndarray,
+        names: list[str] | np.ndarray,
+        vectors: torch.Tensor | np.ndarray,
+        manifold: str,
+        *,
+        ranks: list[str] | np.ndarray | None = None,
+        depth: np.ndarray | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> None:
+        self.ids = [str(s) for s in ids]
+        self.names = [str(s) for s in names]
+        self.vectors = torch.as_tensor(vectors).detach().to("cpu", torch.float64)
+        self.manifold = get_manifold(manifold).name
+        self.ranks = None if ranks is None else [str(r) for r in ranks]
+        self.depth = None if depth is None else np.asarray(depth, dtype=np.int64)
+        self.meta = dict(meta or {})
+        n = len(self.ids)
+        if self.vectors.ndim != 2 or self.vectors.shape[0] != n or len(self.names) != n:
+            raise HyptaxError(
+                f"embeddings: {n} ids, {len(self.names)} names but vectors of shape "
+                f"{tuple(self.vectors.shape)}"
+            )
+        for extra, label in ((self.ranks, "ranks"), (self.depth, "depth")):
+            if extra is not None and len(extra) != n:
+                raise HyptaxError(f"embeddings: {n} nodes but {len(extra)} {label}")
+
+    # ------------------------------------------------------------ loading
+    @classmethod
+    def from_checkpoint(cls, path: str | os.PathLike[str]) -> Embeddings:
+        """The embedding stored in a training checkpoint (read with ``weights_only=True``)."""
+        from .training.checkpoint import load_checkpoint
+
+        ckpt = load_checkpoint(path)
+        meta = {
+            "path": str(path),
+            "kind": "checkpoint",
+            "data": ckpt["data"],
+            "config": ckpt["config"],
+            "epoch": ckpt["epoch"],
+            "best_metric": ckpt.get("best_metric"),
+            "history": ckpt.get("history") or [],
+        }
+        return cls(ckpt["ids"], ckpt["names"], ckpt["weight"], ckpt["manifold"], meta=meta)
+
+    # ------------------------------------------------------------ shape
+    @property
+    def n(self) -> int:
+        return len(self.ids)
+
+    @property
+    def coord_dim(self) -> int:
+        return int(self.vectors.shape[1])
+
+    @property
+    def dim(self) -> int:
+        """Intrinsic dimension (Lorentz stores one coordinate more)."""
+        return self.coord_dim - (1 if self.manifold == "lorentz" else 0)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __repr__(self) -> str:
+        return f"Embeddings({self.n} nodes, {self.manifold}, dim {self.dim})"
+
+    # ------------------------------------------------------------ lookups
+    @cached_property
+    def index(self) -> dict[str, int]:
+        return {s: i for i, s in enumerate(self.ids)}
+
+    @cached_property
+    def name_index(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for i, s in enumerate(self.names):
+            out.setdefault(s, i)
+        return out
+
+    def lookup(self, key: str) -> int:
+        """Row of an id or a display name; KeyError with close suggestions otherwise."""
+        row = self.index.get(key)
+        if row is None:
+            row = self.name_index.get(key)
+        if row is None:
+            raise KeyError(f"unknown node {key!r}{suggest(key, self.names)}")
+        return row
+
+    def vector(self, key: str) -> np.ndarray:
+        """``(coord_dim,)`` coordinates of a node (a copy)."""
+        return self.vectors[self.lookup(key)].numpy().copy()
+
+    def distance(self, a: str, b: str) -> float:
+        """Hyperbolic distance between two nodes."""
+        m = get_manifold(self.manifold)
+        with torch.no_grad():
+            return float(m.dist(self.vectors[self.lookup(a)], self.vectors[self.lookup(b)]))
+
+    def nearest(self, key: str, k: int = 10) -> list[tuple[str, float]]:
+        """The ``k`` nodes closest to ``key`` (itself excluded) as ``(name, distance)``,
+        closest first; equal distances go to the lower row."""
+        return [(self.names[i], d) for i, d in self.nearest_rows(self.lookup(key), k)]
+
+    def nearest_rows(self, row: int, k: int = 10) -> list[tuple[int, float]]:
+        """Like :meth:`nearest`, by row: ``[(row, distance), ...]``."""
+        m = get_manifold(self.manifold)
+        with torch.no_grad():
+            d = m.dist(self.vectors[row].unsqueeze(0), self.vectors)
+        d[row] = torch.inf
+        order = torch.sort(d, stable=True).indices[: min(k, self.n - 1)]
+        return [(int(i), float(d[i])) for i in order]
+
+    def poincare(self) -> np.ndarray:
+        """``(n, dim)`` Poincaré-ball coordinates (Lorentz points converted)."""
+        with torch.no_grad():
+            return get_manifold(self.manifold).to_poincare(self.vectors).numpy()
+
+    # ------------------------------------------------------------ taxonomy
+    def aligned(self, tax: Taxonomy) -> torch.Tensor:
+        """``(tax.n_nodes, coord_dim)`` vectors in the taxonomy's node order.
+
+        Raises HyptaxError when the embedding lacks some of the taxonomy's nodes
+        (it was trained on other data).
+        """
+        tax_ids = tax.ids.tolist()
+        if tax_ids == self.ids:
+            return self.vectors
+        rows = [self.index.get(s, -1) for s in tax_ids]
+        missing = [s for s, r in zip(tax_ids, rows, strict=True) if r < 0]
+        if missing:
+            raise HyptaxError(
+                f"the embedding has no vector for {len(missing):,} of the {tax.n_nodes:,} "
+                f"nodes of {tax.source or 'the data'} (e.g. {missing[0]!r}); "
+                "pass the data it was trained on (--data)"
+            )
+        return self.vectors[torch.as_tensor(rows)]
+
+    def rows_in(self, tax: Taxonomy) -> np.ndarray:
+        """``(n,)`` int64: each node's index in ``tax`` (by id), ``-1`` where it lacks one."""
+        if tax.ids.tolist() == self.ids:
+            return np.arange(self.n, dtype=np.int64)
+        return np.array([tax.index.get(s, -1) for s in self.ids], dtype=np.int64)
+
+    def with_taxonomy(self, tax: Taxonomy) -> Embeddings:
+        """A copy carrying the ranks and depths of the taxonomy's nodes (by id);
+        nodes the taxonomy lacks get rank "" and depth -1."""
+        pos = self.rows_in(tax)
+        have = pos >= 0
+        depth = np.where(have, tax.depth[np.maximum(pos, 0)], -1)
+        ranks = None
+        if tax.ranks is not None:
+            ranks = np.where(have, tax.ranks[np.maximum(pos, 0)], "").tolist()
+        return Embeddings(
+            self.ids,
+            self.names,
+            self.vectors,
+            self.manifold,
+            ranks=ranks,
+            depth=depth,
+            meta=self.meta,
+        )
+
+
+def load(path: str | os.PathLike[str]) -> Embeddings:
+    """Load an :class:`Embeddings` from a checkpoint or from an ``.npy`` export
+    (``hyptax export --format npy``)."""
+    if Path(path).suffix.lower() == ".npy":
+        from .export import read_npy
+
+        return read_npy(path)
+    return Embeddings.from_checkpoint(path)

@@ -1,0 +1,249 @@
+"""Hierarchy metrics: depth against norm, clade separation, kNN purity, norms.
+
+Clades. When the taxonomy has ranks (NCBI), the clade of a node at rank R is its
+ancestor of rank R (a node of rank R is its own clade); nodes above R have none.
+Otherwise (WordNet, edge lists) the clades are the top-level subtrees of
+:meth:`Taxonomy.top_level`. Clades with fewer than ``min_clade_size`` members are
+left out (their nodes count as unlabelled).
+
+Every sample is drawn from ``numpy.random.default_rng`` seeded by ``(seed, rank)``
+over index arrays in a fixed order, so each number is a function of the embedding,
+the taxonomy and the seed alone.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any
+
+import numpy as np
+import torch
+from scipy import stats
+
+from ..data.taxonomy import Taxonomy
+from .geometry import BallView
+
+try:
+    import numba
+except ImportError:  # pragma: no cover - exercised only where numba is missing
+    numba = None
+
+TOP_LEVEL = "top_level"
+
+
+# --------------------------------------------------------------------- clades
+def clade_labels(tax: Taxonomy, rank: str) -> np.ndarray:
+    """``(n,)`` int64: each node's clade (the index of its ancestor-or-self of
+    ``rank``, or its top-level group for ``rank == "top_level"``), ``-1`` for none."""
+    if rank == TOP_LEVEL:
+        return tax.top_level().astype(np.int64)
+    labels = np.full(tax.n_nodes, -1, dtype=np.int64)
+    if tax.ranks is None:
+        return labels
+    is_rank = np.asarray(tax.ranks == rank, dtype=bool)
+    desc, anc = tax.closure
+    hit = is_rank[anc]
+    labels[desc[hit]] = anc[hit]
+    labels[is_rank] = np.flatnonzero(is_rank)
+    return labels
+
+
+def clade_levels(tax: Taxonomy, ranks: tuple[str, ...]) -> list[str]:
+    """The clade levels to measure: the ``ranks`` the taxonomy has, else ``["top_level"]``."""
+    if tax.ranks is not None:
+        present = set(tax.ranks.tolist())
+        found = [r for r in ranks if r in present]
+        if found:
+            return found
+    return [TOP_LEVEL]
+
+
+def keep_large(labels: np.ndarray, min_size: int) -> np.ndarray:
+    """``labels`` with clades of fewer than ``min_size`` members set to ``-1``."""
+    out = labels.copy()
+    valid = out >= 0
+    sizes = np.bincount(out[valid], minlength=len(out))
+    out[valid & (sizes[np.maximum(out, 0)] < min_size)] = -1
+    return out
+
+
+def color_groups(tax: Taxonomy) -> tuple[np.ndarray, str]:
+    """Groups to colour plots and label exports by: phylum when the data has ranks
+    with phyla (NCBI), otherwise the top-level group. Returns ``(labels, title)``."""
+    level = clade_levels(tax, ("phylum",))[0]
+    return clade_labels(tax, level), ("phylum" if level == "phylum" else "top-level group")
+
+
+def _rng(seed: int, rank: str) -> np.random.Generator:
+    return np.random.default_rng([seed, zlib.crc32(rank.encode())])
+
+
+# --------------------------------------------------------------------- metrics
+def depth_correlation(dist0: np.ndarray, depth: np.ndarray) -> dict[str, Any]:
+    """Pearson and Spearman correlation of depth with the distance from the origin
+    (over nodes with a finite distance; ``None`` when either side is constant)."""
+    ok = np.isfinite(dist0)
+    x, y = depth[ok].astype(np.float64), dist0[ok]
+    if len(x) < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return {"pearson": None, "spearman": None, "n": int(ok.sum())}
+    return {
+        "pearson": float(stats.pearsonr(x, y)[0]),
+        "spearman": float(stats.spearmanr(x, y)[0]),
+        "n": int(ok.sum()),
+    }
+
+
+def clade_separation(
+    view: BallView, labels: np.ndarray, *, n_pairs: int, seed: int, rank: str = ""
+) -> dict[str, Any]:
+    """Mean distance between nodes of different clades over the mean distance within
+    a clade, from ``n_pairs`` pairs of each kind.
+
+    A pair's first node is uniform over the labelled nodes; the second is uniform over
+    the other members of its clade (within) or over the labelled nodes of every other
+    clade (between). ``labels`` should already hold only the clades to use
+    (:func:`keep_large`). ``ratio`` > 1 means clades are tighter than the whole.
+    """
+    members = np.flatnonzero(labels >= 0)
+    members = members[np.argsort(labels[members], kind="stable")]
+    lab = labels[members]
+    clades, starts, sizes = np.unique(lab, return_index=True, return_counts=True)
+    out: dict[str, Any] = {"n_clades": len(clades), "n_members": len(members), "n_pairs": n_pairs}
+    if len(clades) < 2 or sizes.max() < 2:
+        return {**out, "ratio": None, "mean_between": None, "mean_within": None}
+    rng = _rng(seed, rank)
+    # Within: the first node from clades with >= 2 members, uniform over their members.
+    pool = np.flatnonzero(sizes[np.searchsorted(clades, lab)] >= 2)
+    i = pool[rng.integers(0, len(pool), size=n_pairs)]
+    c = np.searchsorted(clades, lab[i])
+    j = starts[c] + rng.integers(0, sizes[c] - 1)
+    j = j + (j >= i)  # skip the node itself
+    within = view.dist(members[i], members[j])
+    i = rng.integers(0, len(members), size=n_pairs)
+    c = np.searchsorted(clades, lab[i])
+    j = rng.integers(0, len(members) - sizes[c])
+    j = j + np.where(j >= starts[c], sizes[c], 0)  # skip the node's own clade
+    between = view.dist(members[i], members[j])
+    mean_w, mean_b = float(within.mean()), float(between.mean())
+    return {
+        **out,
+        "ratio": mean_b / mean_w if mean_w > 0 else None,
+        "mean_between": mean_b,
+        "mean_within": mean_w,
+    }
+
+
+def knn_purity(
+    view: BallView, labels_by_rank: dict[str, np.ndarray], *, k: int, n_queries: int, seed: int
+) -> dict[str, dict[str, Any]]:
+    """Share of a node's ``k`` nearest neighbours that are in its own clade.
+
+    At each rank the neighbours are looked up (by hyperbolic distance; ties to the
+    lower node index) among the nodes that have a clade there (``labels >= 0``), for
+    a seeded sample of ``n_queries`` of them. Nodes above the rank are left out of
+    the pool: in a good embedding the shallow nodes sit near the origin, close to
+    everything, and would otherwise crowd every neighbourhood. ``chance`` is the
+    expected share for neighbours drawn at random from the pool: the mean over the
+    queries of ``(clade size - 1) / (pool size - 1)``.
+    """
+    out = {}
+    for rank, labels in labels_by_rank.items():
+        pool = np.flatnonzero(labels >= 0)
+        if len(pool) < 2:
+            out[rank] = {"purity": None, "chance": None, "k": k, "n_queries": 0, "pool": len(pool)}
+            continue
+        kk = min(k, len(pool) - 1)
+        rng = _rng(seed, "knn:" + rank)
+        queries = np.sort(rng.choice(len(pool), size=min(n_queries, len(pool)), replace=False))
+        nbrs = nearest_neighbours(view.subset(pool), queries, kk)  # positions in the pool
+        lab = labels[pool]
+        sizes = np.bincount(lab)
+        out[rank] = {
+            "purity": float((lab[nbrs] == lab[queries, None]).mean()),
+            "chance": float(np.mean((sizes[lab[queries]] - 1) / (len(pool) - 1))),
+            "k": kk,
+            "n_queries": len(queries),
+            "pool": len(pool),
+        }
+    return out
+
+
+def norm_stats(view: BallView, band: float) -> dict[str, Any]:
+    """Poincaré norms: max, mean, the share outside the ball (must be 0: non-finite
+    points count as outside) and the share within ``band`` of the boundary."""
+    norm = view.norm
+    outside = ~(norm < 1.0)
+    finite = np.isfinite(norm)
+    return {
+        "max_norm": float(norm[finite].max()) if finite.any() else None,
+        "mean_norm": float(norm[finite].mean()) if finite.any() else None,
+        "outside_frac": float(outside.mean()),
+        "n_outside": int(outside.sum()),
+        "near_boundary_frac": float((norm > 1.0 - band).mean()),
+        "boundary_band": band,
+        "max_dist0": float(np.nanmax(np.where(finite, view.dist0, np.nan)))
+        if finite.any()
+        else None,
+    }
+
+
+# --------------------------------------------------------------------- kNN
+def nearest_neighbours(view: BallView, queries: np.ndarray, k: int) -> np.ndarray:
+    """``(len(queries), k)`` node indices of each query's nearest other nodes,
+    closest first; equal distances go to the lower index."""
+    queries = np.asarray(queries, dtype=np.int64)
+    out = np.empty((len(queries), k), dtype=np.int64)
+    if numba is not None:
+        _knn_kernel()(np.ascontiguousarray(view.p.T), view.gap_inv, queries, out)
+        return out
+    p, g = torch.from_numpy(view.p), torch.from_numpy(view.gap_inv)
+    block = max(1, 2**25 // max(view.n, 1))
+    for s in range(0, len(queries), block):
+        q = torch.from_numpy(queries[s : s + block])
+        key = torch.zeros(len(q), view.n, dtype=torch.float64)
+        for d in range(p.shape[1]):
+            t = p[q, d : d + 1] - p[:, d]
+            key += t * t
+        key = key * g
+        key[torch.arange(len(q)), q] = torch.inf
+        # a stable sort keeps the lower index first among equal keys
+        out[s : s + block] = key.sort(dim=1, stable=True).indices[:, :k].numpy()
+    return out
+
+
+_KNN: list[Any] = []
+
+
+def _knn_kernel() -> Any:
+    if not _KNN:
+        _KNN.append(numba.njit(parallel=True, cache=True)(_knn_kernel_py))
+    return _KNN[0]
+
+
+def _knn_kernel_py(pt, gap_inv, queries, out):
+    """Numba kernel: keys as in :mod:`.ranking`, an insertion-sorted top-k per query."""
+    dim, n = pt.shape
+    k = out.shape[1]
+    for r in numba.prange(queries.shape[0]):
+        u = queries[r]
+        key = np.zeros(n)
+        for d in range(dim):
+            xd = pt[d, u]
+            coord = pt[d]
+            for v in range(n):
+                t = xd - coord[v]
+                key[v] += t * t
+        best = np.full(k, np.inf)
+        idx = np.full(k, -1)
+        for v in range(n):
+            x = key[v] * gap_inv[v]
+            if v == u or not x < best[k - 1]:
+                continue
+            j = k - 1
+            while j > 0 and best[j - 1] > x:
+                best[j] = best[j - 1]
+                idx[j] = idx[j - 1]
+                j -= 1
+            best[j] = x
+            idx[j] = v
+        out[r] = idx

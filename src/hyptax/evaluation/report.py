@@ -1,0 +1,303 @@
+"""The evaluation report: :func:`evaluate` (JSON-able dict), :func:`format_report`
+(a plain-text table) and :func:`quick_metrics` (cheap enough for every epoch)."""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+import torch
+from scipy import stats
+
+from .. import __version__
+from ..config import EvalConfig
+from ..data.taxonomy import Taxonomy
+from ..embeddings import Embeddings
+from . import hierarchy, linkpred
+from .geometry import ball_view
+from .ranking import Queries, reconstruction
+
+FORMAT = "hyptax-report"
+
+
+# --------------------------------------------------------------------- quick
+def quick_metrics(
+    weight: torch.Tensor,
+    manifold: Any,
+    tax: Taxonomy,
+    *,
+    n_sample: int = 1000,
+    seed: int = 0,
+    pairs: tuple[np.ndarray, np.ndarray] | None = None,
+) -> dict[str, float]:
+    """Per-epoch metrics: MAP and mean rank over a seeded sample of ``n_sample``
+    anchors (the same anchors every epoch for a fixed seed), Spearman correlation of
+    depth with the distance from the origin over all nodes, and Poincaré norms.
+
+    ``weight``: ``(n, coord_dim)`` in the taxonomy's node order; ``manifold``: a name
+    or a manifold instance; ``pairs``: the ``(desc, anc)`` pairs to rank (default:
+    the whole closure; training passes its training pairs under a holdout).
+    Undefined values (a constant depth, no pairs) are NaN, so every value is a float.
+    About 0.2 s for 100k nodes on two cores.
+    """
+    view = ball_view(weight, manifold)
+    desc, anc = tax.closure if pairs is None else pairs
+    rec = reconstruction(
+        view, Queries.from_pairs(desc, anc, view.n), sample=n_sample, seed=seed, n_bootstrap=0
+    )
+    norms = hierarchy.norm_stats(view, EvalConfig.boundary_band)
+    ok = np.isfinite(view.dist0)
+    spearman = None
+    if ok.sum() > 2 and np.ptp(tax.depth[ok]) > 0 and np.ptp(view.dist0[ok]) > 0:
+        spearman = float(stats.spearmanr(tax.depth[ok], view.dist0[ok])[0])
+    out = {
+        "map_sampled": rec["map"],
+        "mean_rank_sampled": rec["mean_rank"],
+        "spearman": spearman,
+        "max_norm": norms["max_norm"],
+        "mean_norm": norms["mean_norm"],
+        "outside_frac": norms["outside_frac"],
+        "near_boundary_frac": norms["near_boundary_frac"],
+    }
+    return {k: math.nan if v is None else float(v) for k, v in out.items()}
+
+
+# --------------------------------------------------------------------- full
+def evaluate(
+    emb: Embeddings,
+    tax: Taxonomy,
+    config: EvalConfig | None = None,
+    *,
+    holdout: float = 0.0,
+    split_seed: int = 0,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Evaluate ``emb`` against ``tax``: reconstruction (exact or sampled), link
+    prediction when ``holdout > 0`` (the split of :func:`linkpred.split_edges` with
+    ``split_seed``), depth-norm correlation, clade separation and kNN purity per
+    rank, and norms. Returns a JSON-able dict; see :func:`format_report`."""
+    config = config or EvalConfig()
+    times: dict[str, float] = {}
+    clock = time.perf_counter()
+    view = ball_view(emb.aligned(tax), emb.manifold)
+    desc, anc = tax.closure
+    times["setup"] = time.perf_counter() - clock
+
+    report: dict[str, Any] = {
+        "format": FORMAT,
+        "hyptax_version": __version__,
+        "data": _data_section(tax),
+        "embedding": {
+            "manifold": emb.manifold,
+            "dim": emb.dim,
+            "coord_dim": emb.coord_dim,
+            **{k: emb.meta[k] for k in ("path", "epoch") if k in emb.meta},
+        },
+        "settings": {**asdict(config), "holdout": holdout, "split_seed": split_seed},
+    }
+    clock = time.perf_counter()
+    sample = config.sample
+    if sample is None and tax.n_nodes > config.exact_max_nodes:
+        sample = config.auto_sample
+    _say(progress, f"reconstruction ({'exact' if sample is None else f'{sample} sampled nodes'})")
+    report["reconstruction"] = reconstruction(
+        view,
+        Queries.from_pairs(desc, anc, tax.n_nodes),
+        sample=sample,
+        seed=config.seed,
+        n_bootstrap=config.n_bootstrap,
+        ci_level=config.ci_level,
+        progress=progress,
+    )
+    times["reconstruction"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    report["link_prediction"] = None
+    if holdout > 0:
+        _say(progress, f"link prediction ({holdout:g} held out)")
+        report["link_prediction"] = linkpred.link_prediction(
+            view, desc, anc, fraction=holdout, seed=split_seed, progress=progress
+        )
+    times["link_prediction"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    _say(progress, "hierarchy metrics")
+    report["depth_norm"] = hierarchy.depth_correlation(view.dist0, tax.depth)
+    report["clades"] = _clade_section(view, tax, config)
+    report["norms"] = hierarchy.norm_stats(view, config.boundary_band)
+    times["hierarchy"] = time.perf_counter() - clock
+    report["seconds"] = {k: round(v, 3) for k, v in times.items()}
+    report["warnings"] = _warnings(report)
+    return report
+
+
+def _data_section(tax: Taxonomy) -> dict[str, Any]:
+    return {
+        "source": tax.source,
+        "n_nodes": tax.n_nodes,
+        "n_edges": tax.n_edges,
+        "n_closure": tax.n_closure,
+        "is_tree": bool(tax.is_tree),
+        "max_depth": int(tax.depth.max(initial=0)),
+    }
+
+
+def _clade_section(view: Any, tax: Taxonomy, config: EvalConfig) -> dict[str, Any]:
+    levels = hierarchy.clade_levels(tax, config.clade_ranks)
+    labels = {
+        r: hierarchy.keep_large(hierarchy.clade_labels(tax, r), config.min_clade_size)
+        for r in levels
+    }
+    separation = {
+        r: hierarchy.clade_separation(view, lab, n_pairs=config.n_pairs, seed=config.seed, rank=r)
+        for r, lab in labels.items()
+    }
+    purity = hierarchy.knn_purity(
+        view, labels, k=config.purity_k, n_queries=config.purity_queries, seed=config.seed
+    )
+    return {
+        "kind": "top-level subtrees" if levels == [hierarchy.TOP_LEVEL] else "ranks",
+        "min_clade_size": config.min_clade_size,
+        "levels": {r: {"separation": separation[r], "purity": purity[r]} for r in levels},
+    }
+
+
+def _warnings(report: dict[str, Any]) -> list[str]:
+    out = []
+    norms = report["norms"]
+    if norms["n_outside"]:
+        out.append(f"{norms['n_outside']} points are outside the ball (or not finite)")
+    if norms["near_boundary_frac"] > 0.01:
+        out.append(
+            f"{norms['near_boundary_frac']:.1%} of the points are within "
+            f"{norms['boundary_band']:g} of the boundary: precision is being lost"
+        )
+    rec = report["reconstruction"]
+    if rec["tied_pairs"]:
+        out.append(
+            f"{rec['tied_pairs']:,} ranked pairs tie with a negative; see the pessimistic numbers"
+        )
+    if rec["mode"] == "sampled":
+        out.append("reconstruction numbers are SAMPLED estimates (see the confidence interval)")
+    return out
+
+
+def _say(enabled: bool, what: str) -> None:
+    if enabled:
+        print(f"evaluating: {what} ...", file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------- text
+def format_report(report: dict[str, Any]) -> str:
+    """A readable plain-text table of an :func:`evaluate` report."""
+    data, emb = report["data"], report["embedding"]
+    lines = [
+        f"hyptax evaluation of {data['source'] or 'the data'}: {data['n_nodes']:,} nodes, "
+        f"{data['n_closure']:,} closure pairs, max depth {data['max_depth']}; "
+        f"{emb['manifold']} dim {emb['dim']}",
+        "",
+        _rank_line("Reconstruction", report["reconstruction"]),
+    ]
+    lp = report.get("link_prediction")
+    if lp:
+        lines.append(
+            f"Link prediction: {lp['n_test']:,} test pairs ({lp['holdout']:g} held out, "
+            f"seed {lp['split_seed']}), ranked against non-ancestors"
+        )
+        if lp["test"]:
+            lines.append(_rank_line("  all test pairs", lp["test"]))
+            lines.append(
+                f"  trivial baseline: the training closure already implies "
+                f"{lp['trivial_recall']:.1%} of the test pairs"
+            )
+        if lp.get("test_not_implied"):
+            lines.append(_rank_line("  pairs not implied", lp["test_not_implied"]))
+    dn = report["depth_norm"]
+    lines += [
+        "",
+        f"Depth vs distance from origin: Pearson {_f(dn['pearson'])}, "
+        f"Spearman {_f(dn['spearman'])} (n={dn['n']:,})",
+        "",
+    ]
+    lines += _clade_table(report)
+    nm = report["norms"]
+    lines += [
+        "",
+        f"Norms (Poincaré): max {_norm(nm['max_norm'])}, mean {_norm(nm['mean_norm'])}, "
+        f"outside the ball {nm['n_outside']} ({nm['outside_frac']:.2%}), "
+        f"within {nm['boundary_band']:g} of the boundary {nm['near_boundary_frac']:.2%}",
+    ]
+    secs = report.get("seconds", {})
+    if secs:
+        lines.append("Time: " + ", ".join(f"{k} {v:.1f} s" for k, v in secs.items()))
+    for w in report.get("warnings", []):
+        lines.append(f"warning: {w}")
+    return "\n".join(lines)
+
+
+def _rank_line(title: str, rec: dict[str, Any]) -> str:
+    if rec["mode"] == "sampled":
+        ci = rec["ci"]
+        head = (
+            f"{title} (SAMPLED: {rec['n_nodes_ranked']:,} of {rec['n_nodes_total']:,} nodes): "
+            f"MAP {_f(rec['map'])} [{ci['level']:.0%} CI {_f(ci['map'][0])}-{_f(ci['map'][1])}]"
+            f", mean rank {_f(rec['mean_rank'], 2)} "
+            f"[{_f(ci['mean_rank'][0], 2)}-{_f(ci['mean_rank'][1], 2)}]"
+        )
+    else:
+        head = (
+            f"{title} (exact, {rec['n_nodes_ranked']:,} nodes, {rec['n_pairs_ranked']:,} pairs): "
+            f"MAP {_f(rec['map'])}, mean rank {_f(rec['mean_rank'], 2)}"
+        )
+    if rec["tied_pairs"]:
+        head += (
+            f"; ties counted against: MAP {_f(rec['map_pessimistic'])}, "
+            f"mean rank {_f(rec['mean_rank_pessimistic'], 2)}"
+        )
+    return head + f"  [{rec['seconds']:.1f} s]"
+
+
+def _clade_table(report: dict[str, Any]) -> list[str]:
+    clades = report["clades"]
+    size = clades["min_clade_size"]
+    rows = [("clades by", "clades", "members", "separation", "purity@k", "chance", "")]
+    k = report["settings"]["purity_k"]
+    n_pairs = report["settings"]["n_pairs"]
+    n_queries = 0
+    for level, m in clades["levels"].items():
+        sep, pur = m["separation"], m["purity"]
+        n_queries = max(n_queries, pur["n_queries"])
+        note = f"fewer than 2 clades of >= {size} members" if sep["ratio"] is None else ""
+        rows.append((
+            level.replace("_", "-"), f"{sep['n_clades']:,}", f"{sep['n_members']:,}",
+            _f(sep["ratio"], 3), _f(pur["purity"], 3), _f(pur["chance"], 3), note,
+        ))  # fmt: skip
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    out = [
+        "  ".join(c.ljust(w) if i in (0, 6) else c.rjust(w)
+                  for i, (c, w) in enumerate(zip(r, widths, strict=True))).rstrip()
+        for r in rows
+    ]  # fmt: skip
+    out.insert(1, "-" * len(out[0]))
+    out.append(
+        f"(clades with >= {size} members; separation = mean distance between clades / "
+        f"within a clade over {n_pairs:,} pairs of each; purity@{k}: share of the {k} "
+        "nearest taxa with a clade at that rank that share the node's clade, over up to "
+        f"{n_queries:,} sampled nodes)"
+    )
+    return out
+
+
+def _norm(x: float | None) -> str:
+    """A Poincaré norm; near 1 as ``1 - 3.2e-09`` (``0.999999`` would hide the digits)."""
+    if x is None:
+        return "-"
+    return f"1 - {1 - x:.1e}" if 0.999 < x < 1 else f"{x:.4f}"
+
+
+def _f(x: float | None, digits: int = 4) -> str:
+    return "-" if x is None else f"{x:.{digits}f}"

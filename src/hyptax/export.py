@@ -1,0 +1,211 @@
+"""Export an :class:`~hyptax.embeddings.Embeddings` for the tools people use next.
+
+==========  ===================================================================
+format      files
+==========  ===================================================================
+``w2v``     word2vec text (``n dim`` header, then ``token x1 ... xd``), which
+            ``gensim.models.KeyedVectors.load_word2vec_format`` reads; Poincaré-
+            ball coordinates (what gensim's ``PoincareKeyedVectors`` expects).
+``tsv``     a folder with the TensorFlow embedding projector's ``vectors.tsv``
+            (Poincaré coordinates) and ``metadata.tsv`` (name, id, rank, depth,
+            phylum or top-level group, with a header row).
+``npy``     ``PATH.npy`` (float64 vectors in the manifold's own coordinates),
+            ``PATH.names.tsv`` (id, name, rank, depth; tabs, newlines and
+            backslashes backslash-escaped) and ``PATH.json`` (manifold,
+            sizes, source): a lossless copy that :func:`hyptax.load` reads back.
+==========  ===================================================================
+
+word2vec tokens cannot hold spaces: whitespace in a name becomes ``_``, and names
+that still collide get their id appended (``Bacillus#1386``), so every token is
+unique. All files are written atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import __version__
+from .data.taxonomy import Taxonomy
+from .embeddings import Embeddings
+from .errors import HyptaxError
+from .files import atomic_write, os_problem, write_json
+
+FORMATS = ("w2v", "tsv", "npy")
+NPY_FORMAT = "hyptax-vectors"
+
+
+def export(
+    emb: Embeddings, fmt: str, path: str | os.PathLike[str], tax: Taxonomy | None = None
+) -> list[Path]:
+    """Write ``emb`` in format ``fmt`` (one of :data:`FORMATS`); returns the files written."""
+    if fmt == "w2v":
+        return [write_w2v(emb, path)]
+    if fmt == "tsv":
+        return write_projector(emb, path, tax)
+    if fmt == "npy":
+        return write_npy(emb, path)
+    raise HyptaxError(f"unknown export format {fmt!r}; choose one of: {', '.join(FORMATS)}")
+
+
+# --------------------------------------------------------------------- word2vec
+def w2v_tokens(emb: Embeddings) -> list[str]:
+    """Unique whitespace-free tokens: names with whitespace as ``_``, ``#id`` on clashes."""
+    base = [re.sub(r"\s+", "_", name.strip()) or "_" for name in emb.names]
+    counts = Counter(base)
+    return [t if counts[t] == 1 else f"{t}#{i}" for t, i in zip(base, emb.ids, strict=True)]
+
+
+def write_w2v(emb: Embeddings, path: str | os.PathLike[str]) -> Path:
+    """word2vec text format of the Poincaré coordinates (17 significant digits)."""
+    path = Path(path)
+    p = emb.poincare()
+    with atomic_write(path, "w") as fh:
+        fh.write(f"{emb.n} {p.shape[1]}\n")
+        for token, row in zip(w2v_tokens(emb), p, strict=True):
+            fh.write(token + " " + " ".join(f"{x:.17g}" for x in row.tolist()) + "\n")
+    return path
+
+
+# --------------------------------------------------------------------- projector
+def write_projector(
+    emb: Embeddings, folder: str | os.PathLike[str], tax: Taxonomy | None = None
+) -> list[Path]:
+    """``folder/vectors.tsv`` and ``folder/metadata.tsv`` for projector.tensorflow.org."""
+    from .evaluation.hierarchy import color_groups
+
+    folder = Path(folder)
+    p = emb.poincare()
+    group_title, groups = "group", [""] * emb.n
+    if tax is not None:
+        labels, title = color_groups(tax)
+        pos = emb.rows_in(tax)
+        group_title = title.replace(" ", "_")
+        names = tax.names
+        groups = [names[labels[i]] if i >= 0 and labels[i] >= 0 else "" for i in pos.tolist()]
+        emb = emb.with_taxonomy(tax)
+    vectors = folder / "vectors.tsv"
+    with atomic_write(vectors, "w") as fh:
+        for row in p:
+            fh.write("\t".join(f"{x:.9g}" for x in row.tolist()) + "\n")
+    metadata = folder / "metadata.tsv"
+    with atomic_write(metadata, "w") as fh:
+        fh.write(f"name\tid\trank\tdepth\t{group_title}\n")
+        for i in range(emb.n):
+            fields = (emb.names[i], emb.ids[i], _rank(emb, i), _depth(emb, i), groups[i])
+            fh.write("\t".join(_cell(f) for f in fields) + "\n")
+    return [vectors, metadata]
+
+
+# --------------------------------------------------------------------- npy
+def npy_paths(path: str | os.PathLike[str]) -> tuple[Path, Path, Path]:
+    """``(PATH.npy, PATH.names.tsv, PATH.json)`` for an export named ``PATH[.npy]``."""
+    base = Path(path)
+    if base.suffix.lower() == ".npy":
+        base = base.with_suffix("")
+    return (
+        base.with_name(base.name + ".npy"),
+        base.with_name(base.name + ".names.tsv"),
+        base.with_name(base.name + ".json"),
+    )
+
+
+def write_npy(emb: Embeddings, path: str | os.PathLike[str]) -> list[Path]:
+    """Lossless export: vectors, names and a manifest (see the module docstring)."""
+    vec_path, names_path, meta_path = npy_paths(path)
+    with atomic_write(vec_path, "wb") as fh:
+        np.save(fh, emb.vectors.numpy(), allow_pickle=False)
+    with atomic_write(names_path, "w") as fh:
+        fh.write("id\tname\trank\tdepth\n")
+        for i in range(emb.n):
+            fields = (emb.ids[i], emb.names[i], _rank(emb, i), _depth(emb, i))
+            fh.write("\t".join(_escape(f) for f in fields) + "\n")
+    data = emb.meta.get("data") or {}
+    write_json(
+        meta_path,
+        {
+            "format": NPY_FORMAT,
+            "hyptax_version": __version__,
+            "manifold": emb.manifold,
+            "n_nodes": emb.n,
+            "dim": emb.dim,
+            "coord_dim": emb.coord_dim,
+            "data": {k: data[k] for k in ("spec", "options", "hash", "n_nodes") if k in data},
+            "vectors": vec_path.name,
+            "names": names_path.name,
+        },
+    )
+    return [vec_path, names_path, meta_path]
+
+
+def read_npy(path: str | os.PathLike[str]) -> Embeddings:
+    """Read an ``npy`` export back (``allow_pickle=False``; one-line errors)."""
+    vec_path, names_path, meta_path = npy_paths(path)
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        vectors = np.load(vec_path, allow_pickle=False)
+        lines = names_path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise HyptaxError(f"{exc.filename}: cannot read: {os_problem(exc)}") from None
+    except ValueError as exc:  # bad JSON or a damaged .npy
+        raise HyptaxError(f"{path}: not a hyptax npy export ({exc})") from None
+    if not isinstance(meta, dict) or meta.get("format") != NPY_FORMAT:
+        raise HyptaxError(f"{meta_path}: not a hyptax npy export manifest")
+    rows = [[_unescape(f) for f in line.split("\t")] for line in lines[1:]]
+    for k, row in enumerate(rows):
+        if len(row) != 4 or not (row[3] == "" or row[3].lstrip("-").isdigit()):
+            raise HyptaxError(
+                f"{names_path}: line {k + 2}: expected id, name, rank, depth separated by tabs"
+            )
+    if (
+        vectors.ndim != 2
+        or len(vectors) != len(rows)
+        or not np.issubdtype(vectors.dtype, np.floating)
+    ):
+        raise HyptaxError(
+            f"{vec_path}: {len(rows)} names but vectors of shape {vectors.shape} ({vectors.dtype})"
+        )
+    has_ranks = any(r[2] for r in rows)
+    depth = np.array([int(r[3]) if r[3] else -1 for r in rows], dtype=np.int64)
+    return Embeddings(
+        [r[0] for r in rows],
+        [r[1] for r in rows],
+        vectors,
+        meta.get("manifold", ""),
+        ranks=[r[2] for r in rows] if has_ranks else None,
+        depth=depth if (depth >= 0).any() else None,
+        meta={"path": str(vec_path), "kind": "npy", "data": meta.get("data") or {}},
+    )
+
+
+# --------------------------------------------------------------------- helpers
+def _rank(emb: Embeddings, i: int) -> str:
+    return emb.ranks[i] if emb.ranks is not None else ""
+
+
+def _depth(emb: Embeddings, i: int) -> str:
+    return str(int(emb.depth[i])) if emb.depth is not None and emb.depth[i] >= 0 else ""
+
+
+_ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
+_UNESCAPES = {v: k for k, v in _ESCAPES.items()}
+
+
+def _escape(value: str) -> str:
+    """Backslash-escape tabs, newlines and backslashes (reversed by :func:`_unescape`)."""
+    return re.sub(r"[\\\t\n\r]", lambda m: _ESCAPES[m.group()], value)
+
+
+def _unescape(value: str) -> str:
+    return re.sub(r"\\[\\tnr]", lambda m: _UNESCAPES[m.group()], value)
+
+
+def _cell(value: Any) -> str:
+    """A TSV cell: tabs and newlines inside a value become spaces."""
+    return re.sub(r"[\t\r\n]+", " ", str(value))

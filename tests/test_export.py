@@ -1,0 +1,91 @@
+"""Exports: word2vec text read by gensim, projector TSVs, lossless npy round trip."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import hyptax
+from hyptax.data.taxonomy import Taxonomy
+from hyptax.embeddings import Embeddings
+from hyptax.errors import HyptaxError
+from hyptax.export import export, npy_paths, w2v_tokens
+from hyptax.manifolds import get_manifold
+
+IDS = ["1", "2", "3", "4", "5", "6", "7"]
+NAMES = ["root", "Chordata", "Bacillus", "Homo sapiens", "Bacillus", "Pan\ttroglodytes", "x y"]
+RANKS = ["no rank", "phylum", "genus", "species", "genus", "species", "species"]
+
+
+def tax() -> Taxonomy:
+    child, parent = np.array([1, 2, 3, 4, 5, 6]), np.array([0, 1, 1, 2, 3, 0])
+    return Taxonomy.from_edges(IDS, child, parent, names=NAMES, ranks=RANKS, source="toy")
+
+
+def emb(manifold: str = "poincare") -> Embeddings:
+    p = get_manifold("poincare").random(7, 3, 0.9, torch.Generator().manual_seed(0))
+    w = p if manifold == "poincare" else get_manifold("lorentz").from_poincare(p)
+    return Embeddings(IDS, NAMES, w, manifold, meta={"data": {"spec": "toy.npz", "hash": "h"}})
+
+
+def test_tokens_are_unique_and_whitespace_free():
+    tokens = w2v_tokens(emb())
+    assert len(set(tokens)) == len(tokens)
+    assert tokens[3] == "Homo_sapiens" and tokens[6] == "x_y"
+    assert tokens[2] == "Bacillus#3" and tokens[4] == "Bacillus#5"
+    assert not any(c.isspace() for t in tokens for c in t)
+
+
+@pytest.mark.parametrize("manifold", ["poincare", "lorentz"])
+def test_w2v_loads_in_gensim(tmp_path, manifold):
+    from gensim.models import KeyedVectors
+
+    e = emb(manifold)
+    (path,) = export(e, "w2v", tmp_path / "emb.w2v")
+    kv = KeyedVectors.load_word2vec_format(str(path), binary=False)
+    assert kv.vectors.shape == (7, 3)
+    assert list(kv.index_to_key) == w2v_tokens(e)
+    assert np.allclose(kv["Homo_sapiens"], e.poincare()[3], atol=1e-6)
+
+
+def test_projector_tsv(tmp_path):
+    e = emb().with_taxonomy(tax())
+    vectors, metadata = export(e, "tsv", tmp_path / "proj", tax())
+    rows = [line.split("\t") for line in vectors.read_text().splitlines()]
+    assert len(rows) == 7 and all(len(r) == 3 for r in rows)
+    assert np.allclose(np.array(rows, dtype=float), e.poincare(), atol=1e-8)
+    meta = [line.split("\t") for line in metadata.read_text().splitlines()]
+    assert meta[0] == ["name", "id", "rank", "depth", "phylum"]
+    assert len(meta) == 8 and all(len(r) == 5 for r in meta)
+    assert meta[4] == ["Homo sapiens", "4", "species", "2", "Chordata"]
+    assert meta[6][0] == "Pan troglodytes"  # the tab inside the name became a space
+    assert meta[7][4] == ""  # below the root but in no phylum
+
+
+@pytest.mark.parametrize("manifold", ["poincare", "lorentz"])
+def test_npy_round_trip(tmp_path, manifold):
+    e = emb(manifold).with_taxonomy(tax())
+    files = export(e, "npy", tmp_path / "out.npy")
+    assert [f.name for f in files] == ["out.npy", "out.names.tsv", "out.json"]
+    back = hyptax.load(tmp_path / "out.npy")
+    assert torch.equal(back.vectors, e.vectors)
+    assert back.ids == e.ids and back.names == NAMES and back.manifold == manifold
+    assert back.ranks == RANKS and back.depth.tolist() == e.depth.tolist()
+    assert back.meta["data"]["spec"] == "toy.npz"
+    assert json.loads((tmp_path / "out.json").read_text())["coord_dim"] == e.coord_dim
+
+
+def test_npy_errors_are_one_line(tmp_path):
+    export(emb(), "npy", tmp_path / "out")
+    vec, _, meta = npy_paths(tmp_path / "out")
+    meta.write_text("{}")
+    with pytest.raises(HyptaxError, match="not a hyptax npy export manifest"):
+        hyptax.load(vec)
+    vec.unlink()
+    with pytest.raises(HyptaxError, match="cannot read"):
+        hyptax.load(vec)
+    with pytest.raises(HyptaxError, match="unknown export format"):
+        export(emb(), "csv", tmp_path / "x")
