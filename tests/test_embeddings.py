@@ -42,6 +42,10 @@ def test_lookup_by_id_then_name_with_suggestions(emb):
     assert emb.lookup("Homo sapiens") == 3
     with pytest.raises(KeyError, match="did you mean 'Homo sapiens'"):
         emb.lookup("Homo sapien")
+    with pytest.raises(KeyError, match="did you mean 'Pan troglodytes'"):
+        emb.lookup("pan")  # a prefix, in any case
+    with pytest.raises(KeyError, match="did you mean 'Mammalia'"):
+        emb.lookup("Mammalai")
 
 
 def test_distance_vector_and_nearest(emb):

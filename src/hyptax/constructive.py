@@ -165,8 +165,10 @@ def construct(
     plan = plan_construction(tax, dim, dtype=dtype, scale=scale, seed=seed)
     radius = plan.radii[plan.level]
     if m.name == "lorentz":
-        xs = np.sinh(radius)[:, None] * plan.directions
-        return m.project(torch.as_tensor(xs).to(dtype))
+        x = np.concatenate(
+            (np.cosh(radius)[:, None], np.sinh(radius)[:, None] * plan.directions), 1
+        )
+        return m.project(torch.as_tensor(x).to(dtype))
     p = np.tanh(radius / 2.0)[:, None] * plan.directions
     return m.project(torch.as_tensor(p).to(dtype))
 
@@ -240,6 +242,8 @@ class Plan:
         min_sibling_angle: ``(levels,)`` a lower bound on the angle between two
             siblings' directions on each level (exact for the root's children; ``nan``
             where no node has two children).
+        needed_radius: the deepest radius MAP ~1 would need (the sum of
+            :func:`needed_steps`); above ``radii[-1]``, the steps were shrunk.
     """
 
     level: np.ndarray
@@ -247,6 +251,7 @@ class Plan:
     directions: np.ndarray
     caps: np.ndarray
     min_sibling_angle: np.ndarray
+    needed_radius: float
 
 
 def plan_construction(
@@ -264,7 +269,8 @@ def plan_construction(
     rng = np.random.default_rng(seed)
     root_kids = tree.children_of(np.array([tree.root]))[0]
     root_dirs, root_angle = _sphere_points(len(root_kids), dim, rng)
-    radii = radius_schedule(tree.widest, dim, dtype=dtype, scale=scale, root_angle=root_angle)
+    steps = needed_steps(tree.widest, dim, root_angle)
+    radii = radius_schedule(steps, dtype=dtype, scale=scale)
     rot_cap = _random_rotation(dim - 1, rng)
     rot_root = _random_rotation(dim, rng)
     lattice = _Lattice(dim - 1, int(tree.widest[1:].max(initial=1)), rng)
@@ -293,6 +299,7 @@ def plan_construction(
         directions=directions[keep],
         caps=caps[keep],
         min_sibling_angle=min_angle,
+        needed_radius=float(steps.sum()),
     )
 
 
@@ -309,18 +316,26 @@ def level_step(max_children: int, dim: int) -> float:
     return max(-2.0 * math.log(frac), 2.0 * math.log(2.0 / inner))
 
 
+def needed_steps(widest: np.ndarray, dim: int, root_angle: float | None = None) -> np.ndarray:
+    """``(levels - 1,)`` radial steps for MAP ~1, from ``widest[k]``, the most children
+    of a level-``k`` node (``widest[0]`` is the root's; ``root_angle`` the smallest
+    angle between its children, if known)."""
+    steps = np.zeros(max(len(widest) - 1, 0))
+    if len(steps):
+        if root_angle is None:
+            root_angle = _sphere_points(int(widest[0]), dim, np.random.default_rng(0))[1]
+        steps[0] = max(ROOT_STEP_MIN, 2.0 * math.log(2.0 * CAP / (FILL * root_angle)))
+        steps[1:] = [level_step(int(w), dim) for w in widest[1:-1]]
+    return steps
+
+
 def radius_schedule(
-    widest: np.ndarray,
-    dim: int,
-    *,
-    dtype: torch.dtype = torch.float64,
-    scale: float | None = None,
-    root_angle: float | None = None,
+    steps: np.ndarray, *, dtype: torch.dtype = torch.float64, scale: float | None = None
 ) -> np.ndarray:
-    """``(levels,)`` radius of each level from ``widest[k]``, the most children of a
-    level-``k`` node (``widest[0]`` is the root's, ``root_angle`` the smallest angle
-    between its children if known). ``radii[0] = 0``."""
-    levels = len(widest)
+    """``(levels,)`` radius of each level (``radii[0] = 0``): the ``steps`` (from
+    :func:`needed_steps`), all shrunk by one factor if they exceed the budget, or
+    ``scale`` per level when given."""
+    levels = len(steps) + 1
     budget = radius_budget(dtype)
     if scale is not None:
         if not scale > 0:
@@ -332,16 +347,9 @@ def radius_schedule(
                 f"{budget / max(levels - 1, 1):.4g} or leave it unset"
             )
         return scale * np.arange(levels, dtype=np.float64)
-    steps = np.zeros(max(levels - 1, 0))
-    if len(steps):
-        if root_angle is None:
-            root_angle = _sphere_points(int(widest[0]), dim, np.random.default_rng(0))[1]
-        steps[0] = max(ROOT_STEP_MIN, 2.0 * math.log(2.0 * CAP / (FILL * root_angle)))
-        steps[1:] = [level_step(int(w), dim) for w in widest[1:-1]]
     total = steps.sum()
-    if total > budget:
-        steps *= budget / total
-    return np.concatenate(([0.0], np.cumsum(steps)))
+    shrink = budget / total if total > budget else 1.0
+    return np.concatenate(([0.0], np.cumsum(steps * shrink)))
 
 
 # ------------------------------------------------------------------ tree levels

@@ -123,8 +123,17 @@ class Embeddings:
         if row is None:
             row = self.name_index.get(key)
         if row is None:
-            raise KeyError(f"unknown node {key!r}{suggest(key, self.names)}")
+            raise KeyError(f"unknown node {key!r}{self._suggestions(key)}")
         return row
+
+    def _suggestions(self, key: str) -> str:
+        """Names that start with ``key`` (``dog`` -> ``dog.n.01``), else close spellings."""
+        low = key.lower()
+        starts = {n for n in self.names if n.lower().startswith(low)} if low else set()
+        if starts:
+            hits = sorted(starts, key=lambda n: (len(n), n))[:3]
+            return f"; did you mean {', '.join(repr(h) for h in hits)}?"
+        return suggest(key, self.names)
 
     def vector(self, key: str) -> np.ndarray:
         """``(coord_dim,)`` coordinates of a node (a copy)."""

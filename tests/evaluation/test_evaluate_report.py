@@ -127,3 +127,12 @@ def test_quick_metrics_of_a_constant_depth_give_nan_not_none():
     tax = Taxonomy.from_edges(["a", "b"], np.zeros(0, int), np.zeros(0, int))
     got = quick_metrics(torch.zeros(2, 2, dtype=torch.float64), "poincare", tax)
     assert np.isnan(got["spearman"]) and np.isnan(got["map_sampled"])
+
+
+def test_progress_goes_to_stderr(capsys):
+    tax = random_dag(60, 7)
+    w = get_manifold("poincare").random(tax.n_nodes, 3, 0.9, torch.Generator().manual_seed(4))
+    evaluate(embeddings(tax, w), tax, SMALL, progress=True)
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "evaluating: reconstruction (exact)" in captured.err and "ranking" in captured.err

@@ -194,3 +194,13 @@ def test_link_prediction_queries_leave_known_pairs_out_of_the_negatives():
     want = brute_force(w, "poincare", desc[test], anc[test], tax.n_nodes, exclude=(desc, anc))
     assert got["map"] == pytest.approx(want[0], abs=1e-12)
     assert got["mean_rank"] == pytest.approx(want[1], abs=1e-12)
+
+
+def test_positives_always_leave_the_negatives():
+    tax = random_dag(50, 9, max_parents=2)
+    desc, anc = tax.closure
+    view = ball_view(points(tax.n_nodes, 3, 9), "poincare")
+    plain = reconstruction(view, Queries.from_pairs(desc, anc, tax.n_nodes))
+    empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+    merged = reconstruction(view, Queries.from_pairs(desc, anc, tax.n_nodes, exclude=empty))
+    assert merged["map"] == plain["map"] and merged["mean_rank"] == plain["mean_rank"]

@@ -9,6 +9,8 @@ it is read back with ``allow_pickle=False``) holding
 ``ranks``        uint8: the rank strings, likewise (absent when unknown)
 ``child``        int32 ``(m,)``: parent edges, child side
 ``parent``       int32 ``(m,)``: parent edges, parent side
+``closure_desc``, ``closure_anc``  int32: the closure as the source listed it
+                 (only for sources that are closures, see ``Taxonomy.given_closure``)
 ``manifest``     uint8: UTF-8 JSON: format, hyptax version, source, snapshot,
                  definition, counts, stats, and the content hash
 ===============  ===========================================================
@@ -47,6 +49,9 @@ def dataset_hash(tax: Taxonomy) -> str:
         h.update(blob)
     h.update(np.ascontiguousarray(tax.child, dtype="<i4").tobytes())
     h.update(np.ascontiguousarray(tax.parent, dtype="<i4").tobytes())
+    if tax.given_closure is not None:
+        for arr in tax.given_closure:
+            h.update(np.ascontiguousarray(arr, dtype="<i4").tobytes())
     return h.hexdigest()[:32]
 
 
@@ -80,6 +85,8 @@ def save(tax: Taxonomy, path: str | Path) -> dict[str, Any]:
     }
     if tax.ranks is not None:
         arrays["ranks"] = _bytes_array(_join(tax.ranks))
+    if tax.given_closure is not None:
+        arrays["closure_desc"], arrays["closure_anc"] = tax.given_closure
     with atomic_write(path, "wb") as fh:
         np.savez(fh, **arrays)
     return meta
@@ -100,13 +107,17 @@ def load(path: str | Path) -> Taxonomy:
             names = _split(npz["names"])
             ranks = _split(npz["ranks"]) if "ranks" in npz.files else None
             child, parent = npz["child"], npz["parent"]
+            given = None
+            if "closure_desc" in npz.files:
+                given = (npz["closure_desc"].astype(np.int32), npz["closure_anc"].astype(np.int32))
         except (KeyError, ValueError, OSError, zipfile.BadZipFile) as exc:
             raise InputError(f"damaged prepared dataset ({exc})", path=path) from None
     n = len(ids)
     if len(names) != n or (ranks is not None and len(ranks) != n) or len(child) != len(parent):
         raise InputError("damaged prepared dataset (array lengths disagree)", path=path)
-    if len(child) and (min(child.min(), parent.min()) < 0 or max(child.max(), parent.max()) >= n):
-        raise InputError("damaged prepared dataset (edge index out of range)", path=path)
+    for arr in (child, parent, *(given or ())):
+        if len(arr) and (arr.min() < 0 or arr.max() >= n):
+            raise InputError("damaged prepared dataset (node index out of range)", path=path)
     tax = Taxonomy(
         ids=_objects(ids),
         names=_objects(names),
@@ -116,6 +127,7 @@ def load(path: str | Path) -> Taxonomy:
         source=meta.get("source", str(path)),
         definition=meta.get("definition", ""),
         stats=meta.get("stats", {}),
+        given_closure=given,
     )
     if dataset_hash(tax) != meta.get("hash"):
         raise InputError("content hash does not match its manifest (file altered?)", path=path)

@@ -162,6 +162,7 @@ def build_training_data(
         n_negatives=config.n_negatives,
         hard_fraction=config.hard_negatives,
         exclude=config.negatives,
+        share=config.share_negatives,
     )
     u, v = (desc, anc) if train_mask is None else (desc[train_mask], anc[train_mask])
     vu, vv = (u, v) if valid_mask is None else (desc[valid_mask], anc[valid_mask])
