@@ -65,7 +65,7 @@ def test_altered_file_is_refused(tax: Taxonomy, tmp_path: Path) -> None:
 def test_garbage_is_a_one_line_error(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "bad.npz"
     path.write_bytes(content)
-    with pytest.raises(InputError, match="bad.npz") as err:
+    with pytest.raises(InputError, match=r"bad\.npz") as err:
         prepared.load(path)
     assert "\n" not in str(err.value)
 

@@ -25,7 +25,7 @@ from .taxonomy import Taxonomy
 
 __all__ = ["DataOptions", "Taxonomy", "load_taxonomy"]
 
-EDGE_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz")
+EDGE_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz", ".txt.gz")
 PICKLE_SUFFIXES = (".pkl", ".pickle")
 PREPARED_SUFFIXES = (".npz",)
 
