@@ -2,9 +2,9 @@
 
 __version__ = "0.1.0"
 
-from .data import load_taxonomy  # noqa: E402
+from .data import load_taxonomy
 
-__all__ = ["__version__", "load_taxonomy"]
+__all__ = ["Embeddings", "__version__", "load", "load_taxonomy"]
 
 
 def __getattr__(name: str) -> object:

@@ -73,8 +73,9 @@ nouns (depth 19) needs ~52 at dim 10: steps are halved and the exact MAP falls t
 ~0.7 (dim 10) / ~0.3 (dim 5); the whole NCBI tree (depth 38, a family of 43,705) gets
 steps of ~0.68 and relies on training. At dim 2 only shallow or narrow trees fit.
 Float precision is not the binding limit inside the budget: the radial resolution
-at the rim is ~1e-5 (float64), caps never shrink below ``CAP exp(-budget/2)`` ~ 4e-6,
-far above the ~1e-16 resolution of unit vectors, and every point stays distinct.
+at the rim is ~1e-5 (float64), and caps shrink at most by half per level, so even
+after NCBI's 38 levels siblings are ~1e-12 apart in angle, far above the ~1e-16
+resolution of unit vectors (every one of NCBI's 2.6M points is distinct).
 
 The Lorentz output is the same point set (``x0 = cosh R``, ``xs = sinh R u``); its
 coordinates could reach much farther from the origin, but the hyptax numerics cap it
@@ -110,9 +111,10 @@ CAP = 1.8
 than the root; see the module docstring)."""
 
 FILL = 0.75
-"""Sibling caps take at most this fraction of their centres' spacing. Below
-``2 CAP / (2 + 2 CAP + 2 exp(-1))`` ~ 0.83, a family's subtree stays outside every
-sibling's exclusion ball (radius ``2 exp(-R/2)``, see the module docstring)."""
+"""Sibling caps take at most this fraction of their centres' spacing (when the steps
+are not shrunk). Below ``2 CAP / (2 CAP + 2 exp(-1))`` ~ 0.83 (a step of at least 2
+between families), no node of a family's subtree enters a sibling subtree's exclusion
+ball (radius ``2 exp(-R/2)``, see the module docstring)."""
 
 MAX_FRAC = 0.5
 """A child's cap is at most this fraction of its parent's (a single child included)."""

@@ -123,10 +123,13 @@ def test_quick_metrics_are_floats_and_match_the_sampled_reconstruction():
     assert got["outside_frac"] == 0.0
 
 
-def test_quick_metrics_of_a_constant_depth_give_nan_not_none():
-    tax = Taxonomy.from_edges(["a", "b"], np.zeros(0, int), np.zeros(0, int))
-    got = quick_metrics(torch.zeros(2, 2, dtype=torch.float64), "poincare", tax)
+def test_quick_metrics_give_nan_not_none_when_undefined():
+    tax = random_dag(20, 8)
+    w = torch.zeros(tax.n_nodes, 2, dtype=torch.float64)  # constant distance from the origin
+    none = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+    got = quick_metrics(w, "poincare", tax, pairs=none)
     assert np.isnan(got["spearman"]) and np.isnan(got["map_sampled"])
+    assert got["max_norm"] == 0.0
 
 
 def test_progress_goes_to_stderr(capsys):

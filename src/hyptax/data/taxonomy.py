@@ -96,7 +96,7 @@ class Taxonomy:
         key = child * n + parent
         order = np.argsort(key, kind="stable")
         skey = key[order]
-        first = np.sort(order[np.concatenate([[True], skey[1:] != skey[:-1]])])
+        first = np.sort(order[np.concatenate([[True], skey[1:] != skey[:-1]])[: len(skey)]])
         stats["duplicate_edges"] = stats.get("duplicate_edges", 0) + len(key) - len(first)
         child, parent = child[first].astype(INDEX), parent[first].astype(INDEX)
         if lines is not None:

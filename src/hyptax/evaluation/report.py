@@ -240,7 +240,12 @@ def format_report(report: dict[str, Any]) -> str:
 
 
 def _rank_line(title: str, rec: dict[str, Any]) -> str:
-    if rec["mode"] == "sampled":
+    if rec["mode"] == "sampled" and rec["ci"] is None:
+        head = (
+            f"{title} (SAMPLED: {rec['n_nodes_ranked']:,} of {rec['n_nodes_total']:,} nodes): "
+            f"MAP {_f(rec['map'])}, mean rank {_f(rec['mean_rank'], 2)}"
+        )
+    elif rec["mode"] == "sampled":
         ci = rec["ci"]
         head = (
             f"{title} (SAMPLED: {rec['n_nodes_ranked']:,} of {rec['n_nodes_total']:,} nodes): "
