@@ -278,4 +278,6 @@ def test_subtrees_stay_in_their_caps():
     plan = C.plan_construction(tax, 5)
     desc, anc = tax.closure
     angle = np.arccos(np.clip((plan.directions[desc] * plan.directions[anc]).sum(1), -1, 1))
-    assert np.all(angle[tax.depth[anc] > 0] <= plan.caps[anc][tax.depth[anc] > 0] + 1e-12)
+    below = tax.depth[anc] > 0
+    assert np.all(angle[below] <= plan.caps[plan.level[anc]][below] + 1e-12)
+    assert np.all(np.diff(plan.caps[1:]) < 0)

@@ -105,7 +105,10 @@ class TrainConfig:
             which is what reconstruction MAP rewards).
         share_negatives: one draw of uniform negatives serves this many consecutive
             positives (1: every positive its own); fewer rows per batch, faster on
-            large taxonomies (:mod:`hyptax.sampling`).
+            large taxonomies (:mod:`hyptax.sampling`). 0 picks
+            :func:`share_for`: 1 where a batch's negatives already repeat rows
+            (mammals: MAP 0.961 vs 0.954 with 8), else :data:`AUTO_SHARE`
+            (ncbi:small: 3x the pairs per second).
         optimizer: ``"rsgd"`` or ``"radam"``; ``lr`` its learning rate, a step per
             positive pair (the gradient is that of the batch's summed loss).
         burn_in: epochs at ``lr * burn_in_factor`` before the full rate.
@@ -146,7 +149,7 @@ class TrainConfig:
     n_negatives: int = 50
     hard_negatives: float = 0.0
     negatives: str = "ancestors"
-    share_negatives: int = 1
+    share_negatives: int = 0
     optimizer: str = "rsgd"
     lr: float = 0.0625
     burn_in: int = 10
@@ -169,7 +172,8 @@ class TrainConfig:
         if isinstance(self.data_options, dict):
             object.__setattr__(self, "data_options", from_dict(DataOptions, self.data_options))
         _positive(dim=self.dim, batch_size=self.batch_size, n_negatives=self.n_negatives)
-        _positive(epochs=self.epochs, n_valid=self.n_valid, share_negatives=self.share_negatives)
+        _positive(epochs=self.epochs, n_valid=self.n_valid)
+        _nonnegative(share_negatives=self.share_negatives)
         _positive(lr=self.lr, init_scale=self.init_scale)
         _nonnegative(margin=self.margin, lambda_reg=self.lambda_reg, burn_in=self.burn_in)
         _nonnegative(eval_every=self.eval_every, threads=self.threads)
@@ -202,11 +206,21 @@ class TrainConfig:
                 f"--n-negatives {self.n_negatives} must be below the number of nodes ({n_nodes})"
             )
 
+    def share_for(self, n_nodes: int) -> int:
+        """``share_negatives``, resolved: 0 means 1 when one batch draws at least as
+        many negatives as there are nodes, else :data:`AUTO_SHARE`."""
+        if self.share_negatives:
+            return self.share_negatives
+        return 1 if self.batch_size * self.n_negatives >= n_nodes else AUTO_SHARE
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         """Rebuild from :func:`to_dict` output (as stored in run.json and checkpoints)."""
         return from_dict(cls, data)
 
+
+AUTO_SHARE = 8
+"""``share_negatives`` picked for large taxonomies (see :meth:`TrainConfig.share_for`)."""
 
 EVAL_POSITIVES = 200_000
 """With ``eval_every=0``, evaluate about once per this many positive pairs trained."""

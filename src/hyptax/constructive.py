@@ -22,7 +22,8 @@ angle ``A_v`` of ``u_v``, and places its ``K`` children in it, all levels at onc
    lands at angle ``A_v - a``;
 2. a Householder reflection carries ``R^(d-1)`` onto the tangent plane at ``u_v`` and
    the sphere's exponential map takes ``z_i`` to the child's direction;
-3. each child's cap is ``a = min(CAP exp(-R[k+1] / 2), A_v / 2)``.
+3. the children's caps are ``a = CAP exp(-R[k+1] / 2)`` (one value per level,
+   :func:`level_caps`; at most ``pi / 2`` on the first level).
 
 The ball picture behind it (curvature -1, root at the origin). Let
 ``B_v`` be the directions within ``2 exp(-R_v / 2)`` of ``u_v``. A node ``u`` with
@@ -30,7 +31,10 @@ The ball picture behind it (curvature -1, root at the origin). Let
 ``> R_u`` (to first order: ``cosh d = cosh(R_u - R_a) + 2 sinh R_u sinh R_a
 sin^2(t/2)``). Since ``d(u, root) = R_u`` exactly, MAP is 1 when every ``B_v`` holds
 the directions of ``v``'s descendants and of no other node. Caps of ``CAP exp(-R/2)``
-with ``CAP < 2`` keep each subtree inside its ``B``; a radial step per level of
+with ``CAP < 2`` would keep each subtree inside its ``B``; wider caps (``CAP`` = 3.5)
+measured better: they let a few rim descendants see an ancestor just beyond the root
+but space siblings further apart, which matters once steps are shrunk (below), and
+cost nothing where the tree fits. A radial step per level of
 
     step(K) = max(-2 ln frac(K), 2 ln(2 rho_K / (CAP (1 - frac(K)) r_1))),
     frac(K) = min(q / (1 + q), 1/2),   q = FILL gap / (2 rho_K)
@@ -48,34 +52,53 @@ Every point stays within ``radius_budget(dtype) = 0.995 numerics.max_dist0(dtype
 the origin (float64: 25.9, float32: 12.15; the Poincaré norm is then below
 ``max_norm``). With ``scale=None`` each level gets ``step(K)`` for its widest node,
 and if the sum exceeds the budget every step is shrunk by the same factor: the caps
-then follow ``exp(-R/2)`` (halving at most per level), sibling caps overlap, and MAP
-degrades. Needed step, and how many such levels fit (``precision_limit``):
+still follow ``exp(-R/2)``, so sibling caps overlap and MAP degrades (keeping the
+caps nested instead, shrinking by ``frac(K)`` per level, measured 0.2 instead of
+0.8 on WordNet nouns). Needed step, and how many such levels fit
+(``precision_limit``):
 
 =====  ============  ============  ============  ============  ============
 dim    K = 1         K = 10        K = 100       K = 1,000     K = 43,705
 =====  ============  ============  ============  ============  ============
-2      1.60 (16, 7)  5.13 (5, 2)   9.78 (2, 1)   14.4 (1, 0)   22.0 (1, 0)
-3      1.60 (16, 7)  3.30 (7, 3)   5.57 (4, 2)   7.75 (3, 1)   11.5 (2, 1)
-5      1.60 (16, 7)  2.90 (8, 4)   3.58 (7, 3)   4.53 (5, 2)   6.25 (4, 1)
-10     1.60 (16, 7)  2.68 (9, 4)   2.68 (9, 4)   3.17 (8, 3)   3.90 (6, 3)
-20     1.60 (16, 7)  3.26 (7, 3)   3.26 (7, 3)   3.26 (7, 3)   3.26 (7, 3)
+2      1.39 (18, 8)  5.13 (5, 2)   9.78 (2, 1)   14.4 (1, 0)   22.0 (1, 0)
+3      1.39 (18, 8)  3.30 (7, 3)   5.57 (4, 2)   7.75 (3, 1)   11.5 (2, 1)
+5      1.39 (18, 8)  2.90 (8, 4)   3.58 (7, 3)   4.53 (5, 2)   6.25 (4, 1)
+10     1.39 (18, 8)  2.68 (9, 4)   2.68 (9, 4)   3.17 (8, 3)   3.90 (6, 3)
+20     1.39 (18, 8)  3.26 (7, 3)   3.26 (7, 3)   3.26 (7, 3)   3.26 (7, 3)
 =====  ============  ============  ============  ============  ============
 
 (levels that fit in float64, float32). From ``d = 14`` on the lattice list is the
 first shell only (random sign vectors, relative spacing ``~ 2.8 / sqrt(d)``), which
 is why dim 20 needs more than dim 10 for small families.
 
-What that means for the data sets (measured by ``benchmarks/bench_constructive.py``):
-ncbi:small (depth 7, widest families 6, 214, 43, 272, 780, 197, 1,635) needs a
-radius of 20.3 at dim 10 and 26.0 at dim 5: it fits (dim 5 shrunk by 0.4%) and
-reconstructs at MAP 1.0. WordNet mammals (depth 9) fits at dims 5 and 10. WordNet
-nouns (depth 19) needs ~52 at dim 10: steps are halved and the exact MAP falls to
-~0.7 (dim 10) / ~0.3 (dim 5); the whole NCBI tree (depth 38, a family of 43,705) gets
-steps of ~0.68 and relies on training. At dim 2 only shallow or narrow trees fit.
-Float precision is not the binding limit inside the budget: the radial resolution
-at the rim is ~1e-5 (float64), and caps shrink at most by half per level, so even
-after NCBI's 38 levels siblings are ~1e-12 apart in angle, far above the ~1e-16
-resolution of unit vectors (every one of NCBI's 2.6M points is distinct).
+What that means for the data sets (``benchmarks/bench_constructive.py``, float64,
+exact MAP over all anchors, 2 shared cores):
+
+================  ===  ======  ======  =====  =========  ========
+data              dim  needed  radius  MAP    mean rank  seconds
+================  ===  ======  ======  =====  =========  ========
+ncbi:small        10   20.9    20.9    1.000  1.00       0.3
+ncbi:small        5    27.2    25.9    1.000  1.00       0.1
+ncbi:small        2    76.0    25.9    0.081  86.7       0.1
+wordnet:mammals   10   24.7    24.7    0.999  1.02       0.01
+wordnet:mammals   2    55.1    25.9    0.380  7.89       0.01
+wordnet:nouns     10   52.0    25.9    0.950  70.8       0.4
+wordnet:nouns     5    61.4    25.9    0.544  93.9       0.1
+================  ===  ======  ======  =====  =========  ========
+
+(mammals and nouns are DAGs: pairs through a dropped parent are far apart, hence
+< 1.) Depth and radius agree exactly: one radius per level, so Spearman is 1.0 once
+radii within float resolution count as ties; scipy's plain Spearman on Poincaré
+norms sees their last-bit differences and gives 0.76 on ncbi:small, near the 0.725
+that caps any embedding with all-distinct norms when 78% of nodes share one depth.
+In float32 (budget 12.1) ncbi:small keeps MAP 0.996 at dim 10 but 0.55 at dim 5
+(sampled). The whole NCBI tree (2.6M nodes, depth 38, a family of 43,705) needs
+~127 at dim 10, gets a fifth of every step, and reaches MAP ~0.14 over 1,000
+sampled anchors (6.6 s to build): it needs training. At dim 2 only shallow or
+narrow trees fit. Float precision is not the binding limit inside the budget: the
+radial resolution at the rim is ~1e-5 (float64), and caps never shrink below
+``CAP exp(-budget / 2)`` ~ 1e-5, so siblings stay far more than the ~1e-16
+resolution of unit vectors apart (all of NCBI's 2.6M points are distinct).
 
 The Lorentz output is the same point set (``x0 = cosh R``, ``xs = sinh R u``); its
 coordinates could reach much farther from the origin, but the hyptax numerics cap it
@@ -106,18 +129,21 @@ from .data.taxonomy import Taxonomy
 from .errors import ConfigError
 from .manifolds import get_manifold, numerics
 
-CAP = 1.8
-"""A node's cap is at most ``CAP * exp(-R/2)`` (below 2, so its ancestors stay closer
-than the root; see the module docstring)."""
+CAP = 3.5
+"""A node's cap is ``CAP * exp(-R/2)``. Below 2 every ancestor would be closer than the
+root even from the rim of its cap (module docstring); measured, wider caps space
+siblings further apart, which wins when steps are shrunk (WordNet nouns, dim 10:
+MAP 0.83 at 1.8, 0.95 at 3.2 to 4) and changes nothing where the tree fits."""
 
 FILL = 0.75
 """Sibling caps take at most this fraction of their centres' spacing (when the steps
-are not shrunk). Below ``2 CAP / (2 CAP + 2 exp(-1))`` ~ 0.83 (a step of at least 2
+are not shrunk). Below ``2 CAP / (2 CAP + 2 exp(-1))`` ~ 0.9 (a step of at least 2
 between families), no node of a family's subtree enters a sibling subtree's exclusion
 ball (radius ``2 exp(-R/2)``, see the module docstring)."""
 
 MAX_FRAC = 0.5
-"""A child's cap is at most this fraction of its parent's (a single child included)."""
+"""In the step rule, a child's cap is at most this fraction of its parent's (so a
+single child still gets a step of ``2 ln 2`` or more)."""
 
 ROOT_STEP_MIN = 1.0
 """Smallest first radius: the root's children are at least this far from the origin."""
@@ -240,7 +266,8 @@ class Plan:
         level: ``(n,)`` int64 level of each node (its depth, + 1 with several roots).
         radii: ``(levels,)`` float64 radius of each level (``radii[0] = 0``).
         directions: ``(n, dim)`` float64 unit vectors.
-        caps: ``(n,)`` float64 angular radius of each node's cap.
+        caps: ``(levels,)`` float64 angular radius of the caps of each level's nodes
+            (:func:`level_caps`).
         min_sibling_angle: ``(levels,)`` a lower bound on the angle between two
             siblings' directions on each level (exact for the root's children; ``nan``
             where no node has two children).
@@ -276,30 +303,29 @@ def plan_construction(
     rot_cap = _random_rotation(dim - 1, rng)
     rot_root = _random_rotation(dim, rng)
     lattice = _Lattice(dim - 1, int(tree.widest[1:].max(initial=1)), rng)
+    caps = level_caps(radii)
     directions = np.zeros((tree.n, dim))
     directions[:, 0] = 1.0
-    caps = np.full(tree.n, math.pi)
     min_angle = np.full(len(radii), np.nan)
     if len(root_kids):
         directions[root_kids] = root_dirs @ rot_root.T
-        caps[root_kids] = _root_child_cap(root_angle, radii[1])
         min_angle[1] = root_angle if len(root_kids) > 1 else np.nan
     for k in range(1, len(radii) - 1):
         parents = np.flatnonzero(tree.level == k)
         kids, owner, rank, count = tree.children_of(parents)
         if not len(kids):
             continue
-        up = parents[owner]
-        directions[kids], caps[kids] = _place_children(
-            directions[up], caps[up], rank, count, radii[k + 1], lattice, rot_cap
+        spread = (caps[k] - caps[k + 1]) / lattice.rho[count - 1]
+        directions[kids] = _place_children(
+            directions[parents[owner]], lattice.points[rank] @ rot_cap.T, spread
         )
-        min_angle[k + 1] = _sibling_angle_bound(caps[up], caps[kids], count, lattice)
+        min_angle[k + 1] = _sibling_angle_bound(spread[count > 1], caps[k] - caps[k + 1], lattice)
     keep = tree.keep
     return Plan(
         level=tree.level[keep],
         radii=radii,
         directions=directions[keep],
-        caps=caps[keep],
+        caps=caps,
         min_sibling_angle=min_angle,
         needed_radius=float(steps.sum()),
     )
@@ -352,6 +378,17 @@ def radius_schedule(
     total = steps.sum()
     shrink = budget / total if total > budget else 1.0
     return np.concatenate(([0.0], np.cumsum(steps * shrink)))
+
+
+def level_caps(radii: np.ndarray) -> np.ndarray:
+    """``(levels,)`` cap of each level's nodes: ``CAP exp(-R / 2)`` (at most ``pi / 2``
+    for the first level), shrinking by ``exp(-step / 2)`` from level to level. The
+    root's entry is ``pi`` (the whole sphere)."""
+    caps = np.full(len(radii), math.pi)
+    if len(radii) > 1:
+        first = min(CAP * math.exp(-radii[1] / 2.0), math.pi / 2)
+        caps[1:] = first * np.exp(-(radii[1:] - radii[1]) / 2.0)
+    return caps
 
 
 # ------------------------------------------------------------------ tree levels
@@ -411,29 +448,16 @@ class _Tree:
 
 
 # ------------------------------------------------------------------ placement
-def _place_children(
-    u_parent: np.ndarray,
-    cap_parent: np.ndarray,
-    rank: np.ndarray,
-    count: np.ndarray,
-    radius: float,
-    lattice: _Lattice,
-    rotation: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Directions and caps of children, one row per child (all arrays ``(k, ...)``).
-
-    Child ``rank`` of a parent with ``count`` children takes lattice point ``rank`` of
-    the first ``count`` points, scaled into the parent's cap around ``u_parent``.
-    """
-    rho = lattice.rho[count - 1]
-    cap = np.minimum(CAP * math.exp(-radius / 2.0), MAX_FRAC * cap_parent)
-    z = lattice.points[rank] @ rotation.T
+def _place_children(u_parent: np.ndarray, z: np.ndarray, spread: np.ndarray) -> np.ndarray:
+    """Directions of children, one row per child: ``u_parent (k, d)`` the parent's
+    direction, ``z (k, d-1)`` the child's lattice point, ``spread (k,)`` the angle per
+    unit of lattice norm. Returns ``(k, d)`` unit vectors at angle ``|z| spread``
+    from the parent's, towards ``z`` in the parent's tangent frame."""
     z_norm = np.linalg.norm(z, axis=1)
-    angle = z_norm / rho * (cap_parent - cap)
+    angle = z_norm * spread
     tangent = _householder_apply(u_parent, z / z_norm[:, None])
     u = np.cos(angle)[:, None] * u_parent + np.sin(angle)[:, None] * tangent
-    u /= np.linalg.norm(u, axis=1, keepdims=True)
-    return u, cap
+    return u / np.linalg.norm(u, axis=1, keepdims=True)
 
 
 def _householder_apply(u: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -447,11 +471,6 @@ def _householder_apply(u: np.ndarray, t: np.ndarray) -> np.ndarray:
     return x - coef[:, None] * v
 
 
-def _root_child_cap(angle: float, radius: float) -> float:
-    """Cap of the root's children: at most ``FILL`` of half their smallest spacing."""
-    return min(CAP * math.exp(-radius / 2.0), FILL * angle / 2.0, math.pi / 2)
-
-
 def _frac(count: int, rho: float, gap: float) -> float:
     """Largest child cap, as a fraction of the parent's, that keeps ``count`` sibling
     caps (centres ``gap / rho`` of the parent's cap apart) ``FILL``-separated."""
@@ -461,18 +480,13 @@ def _frac(count: int, rho: float, gap: float) -> float:
     return min(q / (1.0 + q), MAX_FRAC)
 
 
-def _sibling_angle_bound(
-    cap_parent: np.ndarray, cap: np.ndarray, count: np.ndarray, lattice: _Lattice
-) -> float:
-    """Smallest angle two siblings can have, over the families given (one row per
-    child): lattice points ``gap`` apart, scaled by ``(A - a) / rho``, then shrunk by
-    at most ``sin(t) / t`` by the sphere's exponential map."""
-    multi = count > 1
-    if not multi.any():
+def _sibling_angle_bound(spread: np.ndarray, reach: float, lattice: _Lattice) -> float:
+    """Smallest angle two siblings can have: lattice points ``gap`` apart times the
+    ``spread`` of their family, shrunk by at most ``sin(t) / t`` by the sphere's
+    exponential map out to ``t = reach``."""
+    if not len(spread):
         return float("nan")
-    t = (cap_parent - cap)[multi]
-    shrink = np.sinc(t / math.pi)  # sin(t) / t
-    return float((lattice.gap * t / lattice.rho[count[multi] - 1] * shrink).min())
+    return float(lattice.gap * spread.min() * np.sinc(reach / math.pi))
 
 
 def _min_angle(u: np.ndarray) -> float:
@@ -541,23 +555,23 @@ def _lattice_shells(m: int, k: int) -> np.ndarray:
 def _half_integer_ball(m: int, rho: float, checker: bool) -> np.ndarray:
     """Points of ``(Z + 1/2)^m`` (even coordinate sum after the shift if ``checker``)
     with norm ``<= rho``."""
+    # In units of 1/2 the coordinates are odd integers and 4 |x|^2 an exact integer.
     top = math.floor(rho - 0.5)
-    values = np.arange(-top - 0.5, top + 1.0, 1.0)  # -top-1/2, ..., top+1/2
-    sq = values * values
-    limit = rho * rho + 1e-9
+    odd = np.arange(-2 * top - 1, 2 * top + 2, 2, dtype=np.int64)
+    sq = odd * odd
+    limit = math.floor(4.0 * rho * rho)
     pts = np.zeros((1, 0))
-    acc = np.zeros(1)
+    acc = np.zeros(1, dtype=np.int64)
     for j in range(m):
-        rest = (m - j - 1) * 0.25
         new = acc[:, None] + sq[None, :]
-        ok = new + rest <= limit
+        ok = new + (m - j - 1) <= limit  # each later coordinate adds at least 1
         i, v = np.nonzero(ok)
         if len(i) > MAX_ENUMERATED:
             raise ConfigError(
                 f"a node has too many children for dim {m + 1}: the lattice search needs "
                 f"over {MAX_ENUMERATED:,} points; use a larger dim"
             )
-        pts = np.concatenate((pts[i], values[v][:, None]), axis=1)
+        pts = np.concatenate((pts[i], 0.5 * odd[v][:, None]), axis=1)
         acc = new[i, v]
     if checker:
         pts = pts[((pts - 0.5).sum(1).round().astype(np.int64) % 2) == 0]
@@ -606,8 +620,9 @@ def _order_shells(pts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def _farthest_first(p: np.ndarray, chosen: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Order ``p`` so each point is the farthest from all earlier ones (and ``chosen``)."""
-    if len(chosen):
-        best = ((p[:, None, :] - chosen[None, :, :]) ** 2).sum(-1).min(1)
+    if len(chosen):  # lattice points: small exact values, no cancellation
+        sq = (p * p).sum(1)[:, None] + (chosen * chosen).sum(1)[None, :] - 2.0 * p @ chosen.T
+        best = sq.min(1)
     else:
         best = np.full(len(p), np.inf)
     order = []

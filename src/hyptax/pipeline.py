@@ -32,7 +32,7 @@ from .optim import Optimizer, make_optimizer
 from .training.checkpoint import check_same_data, load_checkpoint, save_checkpoint
 from .training.fit import FitState, RunFiles, TrainData, build_training_data, fit
 
-RESUMABLE_CHANGES = ("epochs", "early_stopping", "eval_every", "threads", "gpu")
+RESUMABLE_CHANGES = ("epochs", "early_stopping", "eval_every", "threads", "gpu", "backend")
 """Config fields a resumed run may change; any other difference is refused."""
 
 Echo = Callable[[str], None]

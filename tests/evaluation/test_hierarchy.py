@@ -171,3 +171,17 @@ def test_purity_pool_leaves_out_nodes_without_a_clade():
     got = hierarchy.knn_purity(ball_view(w, "poincare"), {"c": labels}, k=5, n_queries=100, seed=0)
     assert got["c"]["purity"] == 1.0 and got["c"]["pool"] == 24 and got["c"]["n_queries"] == 24
     assert got["c"]["chance"] == pytest.approx(11 / 23)
+
+
+def test_spearman_counts_radii_within_resolution_as_ties() -> None:
+    from hyptax.evaluation.hierarchy import depth_correlation, tie_groups
+
+    rng = np.random.default_rng(0)
+    depth = np.repeat([0, 1, 2, 3], [1, 10, 100, 2000])
+    noise = rng.uniform(-1e-9, 1e-9, size=len(depth))  # last-bit noise, far below 2e-5
+    dist0 = depth * 2.5 + noise
+    corr = depth_correlation(dist0, depth)
+    assert corr["spearman"] > 0.9999
+    assert corr["spearman_raw"] < 0.9  # the noise alone breaks the ties
+    # Real differences are kept.
+    assert tie_groups(np.array([0.0, 1e-6, 1.0, 1.0 + 1e-3]), 2e-5).tolist() == [0, 0, 1, 2]

@@ -152,10 +152,7 @@ def _train(args: argparse.Namespace) -> int:
     result = pipeline.run(
         config, paths=paths, resume=args.resume, progress=progress, echo=_echo(args.quiet)
     )
-    if args.quiet and result.report is not None:
-        from ..evaluation import format_report
-
-        print(format_report(result.report))
+    _print_report(args.quiet, result.report)
     print(f"wrote {paths.best} (best), {paths.last}, {paths.metrics}, {paths.report}")
     return 0
 
@@ -165,7 +162,16 @@ def _embed(args: argparse.Namespace) -> int:
 
     paths = _paths(args)
     config = TrainConfig(**given_settings(args, list(EMBED_FLAGS)), init=args.method)
-    pipeline.embed(config, paths=paths, progress=not args.quiet and sys.stderr.isatty(),
+    result = pipeline.embed(config, paths=paths, progress=not args.quiet and sys.stderr.isatty(),
                    echo=_echo(args.quiet))  # fmt: skip
+    _print_report(args.quiet, result.report)
     print(f"wrote {paths.best}, {paths.report}")
     return 0
+
+
+def _print_report(quiet: bool, report: dict[str, Any] | None) -> None:
+    """With --quiet the per-step lines are silenced, but the final table still shows."""
+    if quiet and report is not None:
+        from ..evaluation import format_report
+
+        print(format_report(report))

@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from scipy import stats
 
 from .. import __version__
 from ..config import EvalConfig
@@ -50,10 +49,7 @@ def quick_metrics(
         view, Queries.from_pairs(desc, anc, view.n), sample=n_sample, seed=seed, n_bootstrap=0
     )
     norms = hierarchy.norm_stats(view, EvalConfig.boundary_band)
-    ok = np.isfinite(view.dist0)
-    spearman = None
-    if ok.sum() > 2 and np.ptp(tax.depth[ok]) > 0 and np.ptp(view.dist0[ok]) > 0:
-        spearman = float(stats.spearmanr(tax.depth[ok], view.dist0[ok])[0])
+    spearman = hierarchy.depth_correlation(view.dist0, tax.depth)["spearman"]
     out = {
         "map_sampled": rec["map"],
         "mean_rank_sampled": rec["mean_rank"],

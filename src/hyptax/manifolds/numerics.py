@@ -79,6 +79,14 @@ def max_dist0(dtype: torch.dtype) -> float:
     return math.log((1.0 + r) / (1.0 - r))
 
 
+def radial_resolution(dtype: torch.dtype) -> float:
+    """``ulp(1) / (1 - max_norm)``: the smallest difference in distance from the origin
+    that ``dtype`` can tell apart at the rim (float64: ~2.2e-5, float32: ~1.2e-2).
+    Evaluation counts radii closer than this as ties."""
+    _check(dtype)
+    return torch.finfo(dtype).eps / _RIM[dtype]
+
+
 def max_lorentz_spatial(dtype: torch.dtype) -> float:
     """Largest spatial norm ``|x_s| = sinh(max_dist0)`` of a Lorentz point (a few ulps less)."""
     return math.sinh(max_dist0(dtype)) * (1.0 - _PROJECT_MARGIN_ULPS * torch.finfo(dtype).eps)

@@ -53,6 +53,9 @@ from .stopping import EarlyStopping
 SAMPLE_CHUNK = 1 << 20
 """Negatives drawn per call of the sampler (spread over as many batches as fit)."""
 
+VALID_CHUNK = 1 << 18
+"""(positive, negative) slots per chunk of the validation loss (memory ~ 8 dim bytes each)."""
+
 MIN_LR_SCALE = 2.0**-20
 """The guard gives up (HyptaxError) once the learning rate was halved this far."""
 
@@ -148,7 +151,9 @@ class RunFiles:
 
 
 def build_training_data(
-    tax: Taxonomy, config: TrainConfig, train_mask: np.ndarray | None = None,
+    tax: Taxonomy,
+    config: TrainConfig,
+    train_mask: np.ndarray | None = None,
     valid_mask: np.ndarray | None = None,
 ) -> TrainData:
     """Training positives, the fixed validation sample and the sampler.
@@ -162,7 +167,7 @@ def build_training_data(
         n_negatives=config.n_negatives,
         hard_fraction=config.hard_negatives,
         exclude=config.negatives,
-        share=config.share_negatives,
+        share=config.share_for(tax.n_nodes),
     )
     u, v = (desc, anc) if train_mask is None else (desc[train_mask], anc[train_mask])
     vu, vv = (u, v) if valid_mask is None else (desc[valid_mask], anc[valid_mask])
@@ -198,6 +203,7 @@ def fit(
     threads (restored afterwards).
     """
     files = files or RunFiles()
+    fused.calm_numba_threads()
     every = config.eval_every or max(1, round(EVAL_POSITIVES / max(len(data.u), 1)))
     gatherer = RowGatherer(table.n_nodes)
     fused_kernel = use_fused(table, config)
@@ -299,8 +305,9 @@ def train_step(
         value, grad = loss.item(), x.grad
         x = x.detach()
     if target is not None:
-        value += _regulariser_step(table, x, target.to(device)[rows], config.lambda_reg, grad)
-    if not math.isfinite(value) or not bool(torch.isfinite(grad).all()):
+        row_target = target[torch.from_numpy(rows_np)].to(device)
+        value += _regulariser_step(table, x, row_target, config.lambda_reg, grad)
+    if not math.isfinite(value) or not math.isfinite(grad.sum().item()):  # NaN/Inf propagate
         return math.nan
     # The step follows the *sum* of the per-positive losses, so --lr and
     # --max-grad-norm mean the same whatever the batch size.
@@ -338,7 +345,7 @@ def validation_loss(table: EmbeddingTable, valid: ValidSet, config: TrainConfig)
     """Mean ranking loss of the fixed validation sample (chunked, no gradients)."""
     device, w = table.weight.device, table.weight
     total, n = 0.0, len(valid.u)
-    step = max(1, SAMPLE_CHUNK // config.n_negatives)
+    step = max(1, VALID_CHUNK // config.n_negatives)
     for s in range(0, n, step):
         idx = np.concatenate(
             (valid.u[s : s + step, None], valid.v[s : s + step, None], valid.neg[s : s + step]),

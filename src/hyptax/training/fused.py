@@ -54,9 +54,26 @@ the NaN guard of the training loop must still see a NaN."""
 
 def available(manifold: str, loss: str, device: torch.device) -> bool:
     """Whether the fused kernel can run this configuration."""
-    return numba is not None and manifold == "poincare" and loss in LOSS_CODES and (
-        device.type == "cpu"
+    return (
+        numba is not None
+        and manifold == "poincare"
+        and loss in LOSS_CODES
+        and (device.type == "cpu")
     )
+
+
+def calm_numba_threads() -> None:
+    """Make numba's parallel code (the evaluator's ranking kernel) use its
+    ``workqueue`` threading layer, unless the user chose one (NUMBA_THREADING_LAYER).
+
+    numba's default OpenMP layer leaves its worker threads spinning after each
+    parallel region; on two cores they starve training for seconds. Measured on
+    ncbi:small: a 0.4 s slice of an epoch took 9-26 s after one ``quick_metrics``
+    call with the OpenMP layer, 0.4 s with ``workqueue``. Takes effect only before
+    numba's first parallel launch in the process (the layer is chosen then).
+    """
+    if numba is not None and numba.config.THREADING_LAYER == "default":
+        numba.config.THREADING_LAYER = "workqueue"
 
 
 def loss_and_grad(
@@ -88,7 +105,7 @@ def loss_and_grad(
     inv_gap = 1.0 / np.sqrt(1.0 - np.einsum("ij,ij->i", xs, xs, dtype=np.float64))
     has_mask = mask is not None
     m = mask if has_mask else np.zeros((1, 1), dtype=np.bool_)
-    kernel, code = _kernel(), LOSS_CODES[loss]
+    kernel, code = _batch, LOSS_CODES[loss]
     grads = [np.zeros_like(xs) for _ in range(blocks)]
 
     def block(t: int) -> tuple[float, float]:
@@ -109,74 +126,94 @@ def loss_and_grad(
     return total * scale, torch.from_numpy(grad)
 
 
-_compiled = None
+def _jit(fn):  # numba compiles on the first call and caches the result on disk
+    return numba.njit(cache=True, nogil=True, fastmath=FASTMATH)(fn) if numba else fn
 
 
-def _kernel():  # noqa: C901 - one fused loop, kept in one place on purpose
-    """Compile (once, cached on disk) and return the numba kernel."""
-    global _compiled
-    if _compiled is not None:
-        return _compiled
+@_jit
+def _distances(x, inv_gap, local, i, dist, q):
+    """``dist[j] = |x_u - x_w|`` and ``q[j]`` for the candidates ``w`` of positive ``i``."""
+    iu = local[i, 0]
+    for j in range(len(q)):
+        iw = local[i, 1 + j]
+        r2 = 0.0
+        for k in range(x.shape[1]):
+            diff = x[iu, k] - x[iw, k]
+            r2 += diff * diff
+        dist[j] = math.sqrt(r2)
+        q[j] = dist[j] * inv_gap[iu] * inv_gap[iw]
 
-    @numba.njit(cache=True, nogil=True, fastmath=FASTMATH)
-    def kernel(x, inv_gap, local, mask, has_mask, code, margin, lo, hi, g):
-        dim, m = x.shape[1], local.shape[1] - 1  # m = 1 + K candidates
-        dd = np.empty(m)  # dL/dd per candidate
-        q = np.empty(m)
-        dist = np.empty(m)  # |x_u - x_w|
-        totals, counts = 0.0, 0.0
-        for i in range(lo, hi):
-            iu = local[i, 0]
-            for j in range(m):
-                iw = local[i, 1 + j]
-                r2 = 0.0
-                for k in range(dim):
-                    diff = x[iu, k] - x[iw, k]
-                    r2 += diff * diff
-                dist[j] = math.sqrt(r2)
-                q[j] = dist[j] * inv_gap[iu] * inv_gap[iw]
-            if code == 0:  # softmax: p_j = e_j / sum e, e_j = exp(-d_j)
-                total = 0.0
-                for j in range(m):
-                    if j > 0 and has_mask and mask[i, j - 1]:
-                        dd[j] = 0.0
-                    else:
-                        e = 1.0 / (q[j] + math.sqrt(1.0 + q[j] * q[j]))
-                        dd[j] = e * e
-                        total += e * e
-                totals += math.log(total / dd[0])
-                counts += 1.0
-                for j in range(m):
-                    dd[j] = -dd[j] / total
-                dd[0] += 1.0
-            else:  # margin: sum over slots of relu(margin + d_0 - d_j)
-                d0 = 2.0 * math.asinh(q[0])
-                dd[0] = 0.0
-                for j in range(1, m):
-                    dd[j] = 0.0
-                    if has_mask and mask[i, j - 1]:
-                        continue
-                    counts += 1.0
-                    h = margin + d0 - 2.0 * math.asinh(q[j])
-                    if h > 0.0:
-                        totals += h
-                        dd[0] += 1.0
-                        dd[j] = -1.0
-            # gradient: dL/dx = sum_j dL/dd_j * dd/dq_j * dq_j/dx
-            gu2 = inv_gap[iu] * inv_gap[iu]
-            for j in range(m):
-                r = dist[j]
-                if dd[j] == 0.0 or r == 0.0:
-                    continue
-                iw = local[i, 1 + j]
-                gw2 = inv_gap[iw] * inv_gap[iw]
-                coef = dd[j] * 2.0 / math.sqrt(1.0 + q[j] * q[j]) * inv_gap[iu] * inv_gap[iw]
-                c_dir, c_u, c_w = coef / r, coef * r * gu2, coef * r * gw2
-                for k in range(dim):
-                    diff = c_dir * (x[iu, k] - x[iw, k])
-                    g[iu, k] += diff + c_u * x[iu, k]
-                    g[iw, k] += c_w * x[iw, k] - diff
-        return totals, counts
 
-    _compiled = kernel
-    return kernel
+@_jit
+def _softmax(q, mask, has_mask, i, dd):
+    """Set ``dd = dL/dd_j`` of ``-log softmax(-d)[0]``; return the loss."""
+    total = 0.0
+    for j in range(len(q)):
+        if j > 0 and has_mask and mask[i, j - 1]:
+            dd[j] = 0.0
+        else:
+            e = 1.0 / (q[j] + math.sqrt(1.0 + q[j] * q[j]))  # exp(-d_j)
+            dd[j] = e * e
+            total += e * e
+    value = math.log(total / dd[0])
+    for j in range(len(q)):
+        dd[j] = -dd[j] / total
+    dd[0] += 1.0
+    return value
+
+
+@_jit
+def _margin(q, mask, has_mask, i, margin, dd):
+    """Set ``dd`` for ``sum_j relu(margin + d_0 - d_j)``; return (loss, valid slots)."""
+    d0 = 2.0 * math.asinh(q[0])
+    dd[0] = 0.0
+    value, count = 0.0, 0.0
+    for j in range(1, len(q)):
+        dd[j] = 0.0
+        if has_mask and mask[i, j - 1]:
+            continue
+        count += 1.0
+        h = margin + d0 - 2.0 * math.asinh(q[j])
+        if h > 0.0:
+            value += h
+            dd[0] += 1.0
+            dd[j] = -1.0
+    return value, count
+
+
+@_jit
+def _accumulate(x, inv_gap, local, i, dist, q, dd, g):
+    """``g += dL/dx`` of positive ``i``: ``sum_j dL/dd_j * dd/dq_j * dq_j/dx``."""
+    iu = local[i, 0]
+    gu2 = inv_gap[iu] * inv_gap[iu]
+    for j in range(len(q)):
+        r = dist[j]
+        if dd[j] == 0.0 or r == 0.0:  # no loss, or x_u == x_w: no direction
+            continue
+        iw = local[i, 1 + j]
+        gw2 = inv_gap[iw] * inv_gap[iw]
+        coef = dd[j] * 2.0 / math.sqrt(1.0 + q[j] * q[j]) * inv_gap[iu] * inv_gap[iw]
+        c_dir, c_u, c_w = coef / r, coef * r * gu2, coef * r * gw2
+        for k in range(x.shape[1]):
+            diff = c_dir * (x[iu, k] - x[iw, k])
+            g[iu, k] += diff + c_u * x[iu, k]
+            g[iw, k] += c_w * x[iw, k] - diff
+
+
+@_jit
+def _batch(x, inv_gap, local, mask, has_mask, code, margin, lo, hi, g):
+    """Positives ``lo..hi`` of a batch: gradient into ``g``; return (loss sum, count)."""
+    m = local.shape[1] - 1  # 1 + K candidates
+    dd, q, dist = np.empty(m), np.empty(m), np.empty(m)
+    total, count = 0.0, 0.0
+    for i in range(lo, hi):
+        _distances(x, inv_gap, local, i, dist, q)
+        if code == 0:
+            total += _softmax(q, mask, has_mask, i, dd)
+            count += 1.0
+        else:
+            value, slots = _margin(q, mask, has_mask, i, margin, dd)
+            total += value
+            count += slots
+        _accumulate(x, inv_gap, local, i, dist, q, dd, g)
+    return total, count
