@@ -19,8 +19,9 @@ The target grows *linearly* in depth, as distances from a root do in a tree:
     target_radius(depth) = depth / max_depth * 2 atanh(reg_max_norm)
 
 so roots sit at the origin and the deepest nodes at Poincaré norm ``reg_max_norm``
-(0.9 by default, a hyperbolic distance of 2.94). The penalty is the mean squared
-difference over the rows a batch touches, times ``lambda_reg``.
+(0.9 by default, a hyperbolic distance of 2.94). The penalty is, for each positive
+pair ``(u, v)``, ``lambda_reg * ((dist0(u) - target_u)^2 + (dist0(v) - target_v)^2)``,
+added to that pair's ranking loss.
 """
 
 from __future__ import annotations
@@ -68,5 +69,5 @@ def target_radius(depth: np.ndarray, *, max_norm: float) -> np.ndarray:
 
 
 def depth_regulariser(dist0: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Mean of ``(dist0 - target)^2``; ``(U,), (U,) -> ()``."""
+    """Mean of ``(dist0 - target)^2`` over all entries; ``(...), (...) -> ()``."""
     return ((dist0 - target) ** 2).mean()

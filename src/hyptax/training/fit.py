@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..config import EVAL_POSITIVES, TrainConfig, to_dict
+from ..config import EVAL_POSITIVES, TrainConfig
 from ..data.taxonomy import Taxonomy
 from ..errors import ConfigError, HyptaxError
 from ..files import append_jsonl
@@ -199,8 +199,8 @@ def fit(
     """Train until ``config.epochs`` or early stopping; returns the final state.
 
     ``state`` is :meth:`FitState.start` for a new run or
-    :meth:`FitState.from_checkpoint` to resume. Runs with ``config.threads`` torch
-    threads (restored afterwards).
+    :meth:`FitState.from_checkpoint` to resume. Uses ``config.threads`` CPU threads
+    (see :func:`compute_threads`; restored afterwards).
     """
     files = files or RunFiles()
     fused.calm_numba_threads()
@@ -305,8 +305,10 @@ def train_step(
         value, grad = loss.item(), x.grad
         x = x.detach()
     if target is not None:
-        row_target = target[torch.from_numpy(rows_np)].to(device)
-        value += _regulariser_step(table, x, row_target, config.lambda_reg, grad)
+        pair = torch.from_numpy(np.ascontiguousarray(local_np[:, :2]))  # (B, 2): u, v
+        pair_target = target[torch.from_numpy(batch[:, :2])]
+        value += _regulariser_step(table, x, pair.to(device), pair_target.to(device),
+                                   config.lambda_reg, grad)  # fmt: skip
     if not math.isfinite(value) or not math.isfinite(grad.sum().item()):  # NaN/Inf propagate
         return math.nan
     # The step follows the *sum* of the per-positive losses, so --lr and
@@ -329,12 +331,16 @@ def use_fused(table: EmbeddingTable, config: TrainConfig) -> bool:
 
 
 def _regulariser_step(
-    table: EmbeddingTable, x: torch.Tensor, target: torch.Tensor, weight: float,
-    grad: torch.Tensor,
+    table: EmbeddingTable, x: torch.Tensor, pair: torch.Tensor, target: torch.Tensor,
+    weight: float, grad: torch.Tensor,
 ) -> float:  # fmt: skip
-    """Add the depth regulariser's gradient to ``grad`` in place; return its loss."""
+    """Add the depth regulariser's gradient to ``grad`` in place; return its loss.
+
+    It acts on the two nodes of every positive pair (``pair (B, 2)`` positions in
+    ``x``), so its weight per pair does not depend on how many rows a batch touches.
+    """
     x = x.detach().requires_grad_()
-    reg = weight * depth_regulariser(table.manifold.dist0(x), target)
+    reg = 2.0 * weight * depth_regulariser(table.manifold.dist0(x[pair]), target)
     reg.backward()
     grad += x.grad
     return reg.item()
@@ -489,7 +495,3 @@ def _roll_back(
 
 def _dtype(config: TrainConfig) -> torch.dtype:
     return torch.float64 if config.dtype == "float64" else torch.float32
-
-
-def config_dict(config: TrainConfig) -> dict[str, Any]:
-    return to_dict(config)
