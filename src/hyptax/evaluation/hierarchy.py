@@ -21,7 +21,7 @@ import torch
 from scipy import stats
 
 from ..data.taxonomy import Taxonomy
-from ..manifolds.numerics import radial_resolution
+from ..manifolds.numerics import max_dist0, radial_resolution
 from .geometry import BallView
 
 try:
@@ -188,9 +188,14 @@ def knn_purity(
     return out
 
 
+_MAX_RADII = np.round([max_dist0(torch.float32), max_dist0(torch.float64)], 3)
+
+
 def norm_stats(view: BallView, band: float) -> dict[str, Any]:
     """Poincaré norms: max, mean, the share outside the ball (must be 0: non-finite
-    points count as outside) and the share within ``band`` of the boundary."""
+    points count as outside), the share within ``band`` of the boundary, and the share
+    clamped at the largest radius the training precision allows (``at_max_radius_frac``:
+    points piled there no longer separate, the real sign of precision loss)."""
     norm = view.norm
     outside = ~(norm < 1.0)
     finite = np.isfinite(norm)
@@ -201,6 +206,7 @@ def norm_stats(view: BallView, band: float) -> dict[str, Any]:
         "n_outside": int(outside.sum()),
         "near_boundary_frac": float((norm > 1.0 - band).mean()),
         "boundary_band": band,
+        "at_max_radius_frac": float(np.isin(np.round(view.dist0, 3), _MAX_RADII).mean()),
         "max_dist0": float(np.nanmax(np.where(finite, view.dist0, np.nan)))
         if finite.any()
         else None,

@@ -167,10 +167,11 @@ def _warnings(report: dict[str, Any]) -> list[str]:
     norms = report["norms"]
     if norms["n_outside"]:
         out.append(f"{norms['n_outside']} points are outside the ball (or not finite)")
-    if norms["near_boundary_frac"] > 0.01:
+    if norms["at_max_radius_frac"] > 0.01:
         out.append(
-            f"{norms['near_boundary_frac']:.1%} of the points are within "
-            f"{norms['boundary_band']:g} of the boundary: precision is being lost"
+            f"{norms['at_max_radius_frac']:.1%} of the points are clamped at the largest "
+            "radius the precision allows: distances between them stop separating "
+            "(try --dtype float64, a smaller --lr, or --manifold lorentz)"
         )
     rec = report["reconstruction"]
     if rec["tied_pairs"]:
@@ -225,7 +226,8 @@ def format_report(report: dict[str, Any]) -> str:
         "",
         f"Norms (Poincaré): max {_norm(nm['max_norm'])}, mean {_norm(nm['mean_norm'])}, "
         f"outside the ball {nm['n_outside']} ({nm['outside_frac']:.2%}), "
-        f"within {nm['boundary_band']:g} of the boundary {nm['near_boundary_frac']:.2%}",
+        f"within {nm['boundary_band']:g} of the boundary {nm['near_boundary_frac']:.2%}, "
+        f"clamped at the largest radius {nm['at_max_radius_frac']:.2%}",
     ]
     secs = report.get("seconds", {})
     if secs:
