@@ -73,7 +73,6 @@ def test_mammals_counts_and_structure() -> None:
 
 
 @pytest.mark.wordnet
-@pytest.mark.slow
 @have_wordnet
 def test_nouns_counts() -> None:
     tax = wordnet.load("nouns")
