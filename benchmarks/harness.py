@@ -133,11 +133,15 @@ def train_hyptax(
 
 
 def score(run: Run, scorer: Callable[..., dict[str, Any]], *, final: dict[str, Any] | None = None,
-          **kwargs: Any) -> Run:  # fmt: skip
-    """Score every snapshot of ``run`` (``final``: other scorer options for the last)."""
+          first: dict[str, Any] | None = None, **kwargs: Any) -> Run:  # fmt: skip
+    """Score every snapshot of ``run`` (``first``, ``final``: other scorer options for
+    the initialisation's snapshot and for the last one)."""
     for i, (t, epoch, weight) in enumerate(run.snapshots):
-        last = i == len(run.snapshots) - 1
-        options = {**kwargs, **(final or {})} if last else kwargs
+        options = dict(kwargs)
+        if i == 0 and first:
+            options.update(first)
+        if i == len(run.snapshots) - 1 and final:
+            options.update(final)
         run.points.append({"t": t, "epoch": epoch, **scorer(weight, **options)})
     run.snapshots = []  # free the weights
     return run

@@ -20,11 +20,10 @@ from typing import Any
 
 import numpy as np
 import torch
+from harness import SNAPSHOT_TIMES, Run
 
 from hyptax.config import TrainConfig
 from hyptax.data.taxonomy import Taxonomy
-
-from harness import SNAPSHOT_TIMES, Run
 
 GENSIM_DEFAULTS = {"alpha": 0.1, "negative": 10, "burn_in": 10, "burn_in_alpha": 0.01,
                    "regularization_coeff": 1.0, "batch_size": 10}  # fmt: skip

@@ -6,6 +6,7 @@ with status 2. Anything else escaping to the CLI is a bug in hyptax.
 
 from __future__ import annotations
 
+import reprlib
 from os import PathLike
 
 
@@ -38,3 +39,21 @@ class InputError(HyptaxError):
 
 class ConfigError(HyptaxError):
     """A flag or configuration value out of range."""
+
+
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = 200
+
+
+def brief(value: object, width: int = 60) -> str:
+    """``repr(value)`` cut to ``width`` characters, for one-line messages; safe for
+    deeply nested lists and for whole numbers too long to print.
+
+    >>> brief("x" * 100, 10)
+    "'xxxxxx..."
+    """
+    try:
+        text = _REPR.repr(value)
+    except ValueError:  # an int with more digits than Python converts to text
+        text = f"<{type(value).__name__} too long to show>"
+    return text if len(text) <= width else text[: width - 3] + "..."

@@ -14,6 +14,7 @@ final evaluation report (``report.json``).
 
 from __future__ import annotations
 
+import glob
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -26,7 +27,7 @@ from .config import EvalConfig, TrainConfig, to_dict
 from .data import load_taxonomy
 from .data.taxonomy import Taxonomy
 from .errors import ConfigError, HyptaxError
-from .files import write_json
+from .files import os_problem, write_json
 from .model import EmbeddingTable
 from .optim import Optimizer, make_optimizer
 from .training.checkpoint import check_same_data, load_checkpoint, save_checkpoint
@@ -65,6 +66,12 @@ class RunPaths:
         return cls(side(".run.json"), side(".metrics.jsonl"), p, side(".last.pt"),
                    side(".report.json"))  # fmt: skip
 
+    def resume_from(self) -> Path:
+        """``last``, or ``best`` when ``last`` is missing: a kill while the first
+        ``last`` was being written leaves only ``best``, a complete checkpoint of the
+        same state."""
+        return self.last if self.last.is_file() or not self.best.is_file() else self.best
+
 
 @dataclass
 class RunResult:
@@ -94,11 +101,14 @@ def run(
     optimizer = make_optimizer_for(table, config)
     files = run_files(tax, config, paths)
     if resume and paths is not None:
-        state = resume_state(paths.last, table, optimizer, files)
+        state = resume_state(paths.resume_from(), table, optimizer, files)
     else:
         state = FitState.start(config)
         if paths is not None:
-            paths.metrics.unlink(missing_ok=True)
+            try:
+                paths.metrics.unlink(missing_ok=True)
+            except OSError as exc:
+                raise HyptaxError(f"{paths.metrics}: cannot write: {os_problem(exc)}") from None
     if paths is not None:
         write_json(paths.run_json, files.static["config"])
     state = fit(table, optimizer, data, config, state, files=files, progress=progress, echo=echo)
@@ -119,13 +129,24 @@ def check_setup(config: TrainConfig, paths: RunPaths | None, resume: bool) -> to
         raise ConfigError(
             f"--optimizer must be one of {', '.join(OPTIMIZERS)}, not {config.optimizer!r}"
         )
-    if paths is not None and resume and not paths.last.is_file():
+    if paths is not None and resume and not paths.resume_from().is_file():
         raise HyptaxError(f"{paths.last}: nothing to resume (no checkpoint there)")
     if paths is not None and not resume and (paths.last.exists() or paths.best.exists()):
         raise HyptaxError(
             f"{paths.last.parent}: already holds a run ({paths.best.name}); "
             "continue it with --resume or write elsewhere"
         )
+    if paths is not None and resume:  # temporary files of writes a kill interrupted
+        for target in (paths.best, paths.last, paths.run_json, paths.metrics, paths.report):
+            for stale in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
+                stale.unlink(missing_ok=True)
+    if paths is not None:
+        try:
+            paths.last.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # e.g. a folder under a regular file
+            raise HyptaxError(
+                f"{paths.last.parent}: cannot create folder: {os_problem(exc)}"
+            ) from None
     return choose_device(config.gpu)
 
 
@@ -141,9 +162,13 @@ def choose_device(gpu: int) -> torch.device:
 
 
 def load_data(config: TrainConfig, echo: Echo = print) -> Taxonomy:
-    """The taxonomy of ``config.data``; checks the flags that depend on its size."""
+    """The taxonomy of ``config.data``; checks the flags that depend on its size, and
+    that the run fits in memory (before the closure is built)."""
+    from .training.memory import check_memory
+
     tax = load_taxonomy(config.data, config.data_options)
     config.check_nodes(tax.n_nodes)
+    check_memory(tax, config)
     echo(f"{config.data}: {tax.n_nodes:,} nodes, {tax.n_closure:,} closure pairs")
     return tax
 
@@ -240,9 +265,10 @@ def check_resumable(old: TrainConfig, new: TrainConfig, path: Path) -> None:
 
 def stored_config(paths: RunPaths, **changes: Any) -> TrainConfig:
     """The config of the run at ``paths`` (from its last checkpoint), with ``changes``."""
-    if not paths.last.is_file():
+    if not paths.resume_from().is_file():
         raise HyptaxError(f"{paths.last}: nothing to resume (no checkpoint there)")
-    return replace(TrainConfig.from_dict(load_checkpoint(paths.last)["config"]), **changes)
+    checkpoint = load_checkpoint(paths.resume_from())
+    return replace(TrainConfig.from_dict(checkpoint["config"]), **changes)
 
 
 def load_best(paths: RunPaths | None, table: EmbeddingTable) -> EmbeddingTable:

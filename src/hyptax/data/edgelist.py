@@ -58,9 +58,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import HyptaxError, InputError
+from ..errors import HyptaxError, InputError, brief
 from ..files import os_problem
-from .taxonomy import Taxonomy, unique_sorted
+from .taxonomy import Taxonomy, _member, unique_sorted
 
 CHILD_COLUMNS = frozenset(
     {"child", "descendant", "id1", "node", "hyponym", "descendant_taxid", "descendant_idx",
@@ -92,6 +92,13 @@ def load_edges(path: str | PathLike[str]) -> Taxonomy:
         raise InputError("empty file: no edges after the header", path=path)
     children, parents = (second, first) if columns else (first, second)
     ids = list(dict.fromkeys(x for pair in zip(children, parents, strict=True) for x in pair))
+    joined = "\x00".join(ids)
+    if "\n" in joined or "\r" in joined:  # only a quoted CSV field can hold one
+        bad = next(s for s in ids if "\n" in s or "\r" in s)
+        k = next(k for k, pair in enumerate(zip(children, parents, strict=True)) if bad in pair)
+        raise InputError(
+            f"id {brief(bad)} holds a line break (an unclosed quote?)", path=path, line=lines[k]
+        )
     index = dict(zip(ids, range(len(ids)), strict=True))
     child = np.array([index[c] for c in children], dtype=np.int64)
     parent = np.array([index[p] for p in parents], dtype=np.int64)
@@ -102,7 +109,7 @@ def load_edges(path: str | PathLike[str]) -> Taxonomy:
         c = children[k]
         problem = f"empty {'child' if not c else 'parent'} id"
         raise InputError(
-            f"self-loop: {c!r} is its own parent" if c and c == parents[k] else problem,
+            f"self-loop: {brief(c)} is its own parent" if c and c == parents[k] else problem,
             path=path,
             line=lines[k],
         )
@@ -154,6 +161,13 @@ def reduce_closure(
     if tax.n_closure != len(desc):
         d, a = tax.closure
         tax = Taxonomy.from_closure(ids, d, a, **kwargs)
+    n = len(ids)
+    d, a = tax.closure
+    if not _member(np.asarray(desc, np.int64) * n + anc, d.astype(np.int64) * n + a).all():
+        # Only a cycle hides a listed pair from the closure of the reduction (a cycle's
+        # pairs all look redundant): name it as for parent edges.
+        Taxonomy.from_edges(ids, desc, anc, **kwargs)
+        raise InputError("the closure pairs hold a cycle", path=kwargs.get("path"))
     tax.stats["closure_pairs_in"] = len(desc)
     tax.stats["closure_pairs_implied"] = tax.n_closure - len(desc)
     return tax.with_given_closure(desc, anc)
@@ -371,15 +385,19 @@ def _pair(rec: Any, k: int, path: Path) -> tuple[str, str]:
         pair = (rec[0], rec[1])
     else:
         raise InputError(
-            f"record {k}: expected a dict or a (child, ancestor) pair, found {rec!r:.60}",
+            f"record {k}: expected a dict or a (child, ancestor) pair, found {brief(rec)}",
             path=path,
         )
     out = []
     for v in pair:
         if isinstance(v, str) and v.strip():
             out.append(v.strip())
-        elif isinstance(v, int) and not isinstance(v, bool):
+        elif isinstance(v, int) and not isinstance(v, bool) and abs(v) < 10**100:
             out.append(str(v))
         else:
-            raise InputError(f"record {k}: id {v!r:.40} is not a string or whole number", path=path)
+            raise InputError(
+                f"record {k}: id {brief(v, 40)} is not a string or whole number "
+                "(of at most 100 digits)",
+                path=path,
+            )
     return out[0], out[1]

@@ -306,7 +306,10 @@ def _check_no_cycle(
         seen.append(node)
         node = int(par[node])
     cycle = [*seen[seen.index(node) :], node]
-    chain = " -> ".join(str(tax_ids[i]) for i in cycle)
+    shown = [str(tax_ids[i]) for i in cycle]
+    if len(shown) > 9:  # one readable line, however long the cycle
+        shown = [*shown[:4], f"... ({len(cycle) - 1} taxa) ...", *shown[-4:]]
+    chain = " -> ".join(shown)
     raise InputError(f"cycle of parent ids: {chain}", path=path, line=_line(lines, cycle[0]))
 
 
@@ -387,6 +390,8 @@ def _clean_rule(names: np.ndarray) -> np.ndarray:
     each), each rule is one regex scan over it with a literal prefix, and match
     positions are mapped back to names: one C-speed pass per rule, no per-name Python.
     """
+    if not len(names):  # a clade of one taxon: nothing to clean
+        return np.full(0, -1, dtype=np.int64)
     text = ("\n" + "\n".join(names.tolist()) + "\n").encode("utf-8").lower()
     buf = np.frombuffer(text, dtype=np.uint8)
     newlines = np.flatnonzero(buf == 10)

@@ -30,11 +30,18 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
-from ..errors import HyptaxError, InputError
+from ..errors import HyptaxError, InputError, brief
 from ..files import atomic_write
-from .taxonomy import Taxonomy
+from .taxonomy import Taxonomy, unique_sorted
 
 FORMAT = "hyptax-dataset-1"
+
+_DAMAGE = (
+    KeyError, ValueError, OSError, EOFError, zipfile.BadZipFile,
+    NotImplementedError,  # a damaged zip header naming an unknown compression method
+    RuntimeError,  # ... or flagging a member as encrypted
+)  # fmt: skip
+"""What reading a damaged or foreign .npz can raise."""
 
 
 def dataset_hash(tax: Taxonomy) -> str:
@@ -75,6 +82,9 @@ def manifest(tax: Taxonomy) -> dict[str, Any]:
 
 def save(tax: Taxonomy, path: str | Path) -> dict[str, Any]:
     """Write ``tax`` to ``path`` (``.npz``) atomically; returns the manifest."""
+    if "\n" in "".join(tax.ids.tolist()):  # ids are stored one per line
+        bad = next(s for s in tax.ids.tolist() if "\n" in s)
+        raise HyptaxError(f"{path}: cannot store the node id {brief(bad)}: it holds a line break")
     meta = manifest(tax)
     arrays = {
         "ids": _bytes_array(_join(tax.ids)),
@@ -104,20 +114,32 @@ def load(path: str | Path) -> Taxonomy:
         meta = _manifest(npz, path)
         try:
             ids = _split(npz["ids"])
-            names = _split(npz["names"])
-            ranks = _split(npz["ranks"]) if "ranks" in npz.files else None
+            names = _split(npz["names"], len(ids))
+            ranks = _split(npz["ranks"], len(ids)) if "ranks" in npz.files else None
             child, parent = npz["child"], npz["parent"]
             given = None
             if "closure_desc" in npz.files:
-                given = (npz["closure_desc"].astype(np.int32), npz["closure_anc"].astype(np.int32))
-        except (KeyError, ValueError, OSError, zipfile.BadZipFile) as exc:
+                given = (npz["closure_desc"], npz["closure_anc"])
+        except _DAMAGE as exc:
             raise InputError(f"damaged prepared dataset ({exc})", path=path) from None
     n = len(ids)
-    if len(names) != n or (ranks is not None and len(ranks) != n) or len(child) != len(parent):
+    edges = (child, parent, *(given or ()))
+    if any(a.ndim != 1 or not np.issubdtype(a.dtype, np.integer) for a in edges):
+        raise InputError("damaged prepared dataset (edges are not whole-number arrays)", path=path)
+    if (
+        len(names) != n
+        or (ranks is not None and len(ranks) != n)
+        or len(child) != len(parent)
+        or (given is not None and len(given[0]) != len(given[1]))
+    ):
         raise InputError("damaged prepared dataset (array lengths disagree)", path=path)
-    for arr in (child, parent, *(given or ())):
+    for arr in edges:
         if len(arr) and (arr.min() < 0 or arr.max() >= n):
             raise InputError("damaged prepared dataset (node index out of range)", path=path)
+    if len(set(ids)) != n:
+        raise InputError("damaged prepared dataset (a node id appears twice)", path=path)
+    if given is not None:
+        given = (given[0].astype(np.int32), given[1].astype(np.int32))
     tax = Taxonomy(
         ids=_objects(ids),
         names=_objects(names),
@@ -131,25 +153,49 @@ def load(path: str | Path) -> Taxonomy:
     )
     if dataset_hash(tax) != meta.get("hash"):
         raise InputError("content hash does not match its manifest (file altered?)", path=path)
+    _check_structure(tax, path)
     return tax
+
+
+def _check_structure(tax: Taxonomy, path: str | Path) -> None:
+    """Refuse what no loader builds (the hash is no seal: a file can be forged with a
+    matching one): self-loops, repeated edges, cycles, closure pairs against the edges."""
+    n = tax.n_nodes
+    key = tax.child.astype(np.int64) * n + tax.parent
+    if (tax.child == tax.parent).any() or len(unique_sorted(key)) != len(key):
+        raise InputError("damaged prepared dataset (a self-loop or a repeated edge)", path=path)
+    tax._check_acyclic(str(path), None)
+    if tax.given_closure is not None:
+        desc, anc = tax.given_closure
+        if (tax.depth[desc] <= tax.depth[anc]).any():  # depth grows along every path
+            raise InputError(
+                "damaged prepared dataset (closure pairs against the edges)", path=path
+            )
 
 
 def _open(path: str | Path) -> Any:
     try:
-        return np.load(path, allow_pickle=False)
+        npz = np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise HyptaxError(f"{path}: no such file") from None
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
+    except _DAMAGE as exc:
         raise InputError(f"not a prepared dataset ({type(exc).__name__})", path=path) from None
+    if not isinstance(npz, np.lib.npyio.NpzFile):  # a bare .npy array
+        raise InputError("not a prepared dataset (a .npy array, not an .npz archive)", path=path)
+    return npz
 
 
 def _manifest(npz: Any, path: str | Path) -> dict[str, Any]:
     try:
         meta = json.loads(bytes(npz["manifest"]).decode())
-    except (KeyError, ValueError, OSError, zipfile.BadZipFile):
+    except _DAMAGE:
         raise InputError("not a prepared dataset (no readable manifest)", path=path) from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise InputError(f"not a prepared dataset (format is not {FORMAT})", path=path)
+    if not isinstance(meta.get("stats", {}), dict) or not all(
+        isinstance(meta.get(k, ""), str) for k in ("source", "definition")
+    ):
+        raise InputError("damaged prepared dataset (manifest fields of the wrong type)", path=path)
     return meta
 
 
@@ -158,9 +204,11 @@ def _join(values: np.ndarray) -> bytes:
     return text.encode("utf-8")
 
 
-def _split(arr: np.ndarray) -> list[str]:
+def _split(arr: np.ndarray, n: int | None = None) -> list[str]:
+    """The strings joined by :func:`_join` (``n``: how many, to tell one empty string
+    from none)."""
     text = arr.tobytes().decode("utf-8")
-    return text.split("\n") if text else []
+    return text.split("\n") if text or n == 1 else []
 
 
 def _bytes_array(blob: bytes) -> np.ndarray:

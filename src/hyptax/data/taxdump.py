@@ -157,7 +157,10 @@ class _Table:
 
     @classmethod
     def read(cls, path: Path, *, n_fields: int | None, min_fields: int) -> _Table:
-        buf = np.frombuffer(_read_bytes(path), dtype=np.uint8)
+        raw = _read_bytes(path)
+        if not raw.endswith(b"\n"):  # strings() needs a byte after every row's last field
+            raw += b"\n"
+        buf = np.frombuffer(raw, dtype=np.uint8)
         size = len(buf)
         end = np.flatnonzero(buf == ord("\n"))
         if buf[-1] != ord("\n"):

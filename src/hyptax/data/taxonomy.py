@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, brief
 
 INDEX = np.int32
 
@@ -89,7 +89,7 @@ class Taxonomy:
         if len(loops):
             k = loops[0]
             raise InputError(
-                f"self-loop: {ids[child[k]]!r} is its own parent",
+                f"self-loop: {brief(ids[child[k]])} is its own parent",
                 path=path,
                 line=None if lines is None else int(lines[k]),
             )
@@ -330,7 +330,10 @@ class Taxonomy:
             seen.append(node)
             node = first_parent[node]
         cycle = [*seen[seen.index(node) :], node]
-        names = " -> ".join(repr(str(self.ids[i])) for i in cycle)
+        shown = [brief(str(self.ids[i])) for i in cycle]
+        if len(shown) > 9:  # one readable line, however long the cycle
+            shown = [*shown[:4], f"... ({len(cycle) - 1} nodes) ...", *shown[-4:]]
+        names = " -> ".join(shown)
         k = edge_of[(cycle[0], cycle[1])]
         raise InputError(
             f"cycle: {names}", path=path, line=None if lines is None else int(lines[k])

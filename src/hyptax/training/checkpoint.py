@@ -21,6 +21,7 @@ so a crash leaves the old checkpoint or the new one, never half of one.
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from pathlib import Path
 from typing import Any
@@ -28,8 +29,9 @@ from typing import Any
 import torch
 
 from .. import __version__
-from ..errors import HyptaxError
+from ..errors import HyptaxError, brief
 from ..files import atomic_write
+from ..manifolds import MANIFOLDS
 
 FORMAT = "hyptax-checkpoint"
 REQUIRED: dict[str, type | tuple[type, ...]] = {
@@ -52,7 +54,12 @@ def save_checkpoint(path: str | os.PathLike[str], checkpoint: dict[str, Any]) ->
     checkpoint = {"format": FORMAT, "hyptax_version": __version__, **checkpoint}
     checkpoint["weight"] = weight.detach().to("cpu", copy=True).contiguous()
     with atomic_write(path, "wb") as fh:
-        torch.save(checkpoint, fh)
+        try:
+            torch.save(checkpoint, fh)
+        except RuntimeError as exc:  # torch's zip writer hides a failed write (disk full)
+            if isinstance(exc.__context__, OSError):
+                raise exc.__context__ from None  # atomic_write reports it in one line
+            raise
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -69,6 +76,12 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
             warnings.filterwarnings("ignore", message="Detected pickle protocol")
             checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many kinds for truncated or foreign files
+        found = re.search(r"GLOBAL ([\w.]+)", str(exc))
+        if found:  # the weights-only unpickler refused a class or function
+            raise HyptaxError(
+                f"{path}: refused: it asks for {found.group(1)}, which could run code; "
+                "hyptax reads checkpoints with weights_only=True (tensors and plain data)"
+            ) from None
         reason = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
         raise HyptaxError(f"{path}: not a readable hyptax checkpoint ({reason})") from None
     if not isinstance(checkpoint, dict) or checkpoint.get("format") != FORMAT:
@@ -88,8 +101,13 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise HyptaxError(
             f"{path}: damaged hyptax checkpoint: {n} ids but weight of shape {tuple(weight.shape)}"
         )
-    if not weight.is_floating_point() or not bool(torch.isfinite(weight).all()):
+    dense = weight.layout == torch.strided and weight.device.type == "cpu"
+    if not dense or not weight.is_floating_point() or not bool(torch.isfinite(weight).all()):
         raise HyptaxError(f"{path}: damaged hyptax checkpoint: weights are not finite floats")
+    if checkpoint["manifold"] not in MANIFOLDS:
+        raise HyptaxError(
+            f"{path}: damaged hyptax checkpoint: unknown manifold {brief(checkpoint['manifold'])}"
+        )
     return checkpoint
 
 
