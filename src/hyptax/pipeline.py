@@ -15,6 +15,7 @@ final evaluation report (``report.json``).
 from __future__ import annotations
 
 import glob
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -140,13 +141,13 @@ def check_setup(config: TrainConfig, paths: RunPaths | None, resume: bool) -> to
         for target in (paths.best, paths.last, paths.run_json, paths.metrics, paths.report):
             for stale in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
                 stale.unlink(missing_ok=True)
-    if paths is not None:
-        try:
-            paths.last.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:  # e.g. a folder under a regular file
-            raise HyptaxError(
-                f"{paths.last.parent}: cannot create folder: {os_problem(exc)}"
-            ) from None
+    if paths is not None:  # the output folder can be made (without making it yet)
+        folder = paths.last.parent.absolute()
+        existing = next(p for p in (folder, *folder.parents) if p.exists())
+        if not existing.is_dir():
+            raise HyptaxError(f"{folder}: cannot create folder: {existing} is not a directory")
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise HyptaxError(f"{folder}: cannot write: permission denied")
     return choose_device(config.gpu)
 
 

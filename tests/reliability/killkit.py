@@ -106,10 +106,13 @@ def kill_until_done(
     write_targets: tuple[str, ...] = (),
     check: Callable[[], None] = lambda: None,
     max_attempts: int = 400,
+    rerun: bool = False,
 ) -> KillStats:
     """Run the command again and again, killing it ``n_kills`` times (``check`` after
     each kill), then let it finish. ``argv_for()`` gives the command for the current
-    state of ``folder`` (e.g. with ``--resume`` once a checkpoint exists)."""
+    state of ``folder`` (e.g. with ``--resume`` once a checkpoint exists). A command
+    that finishes before its kill ends the loop, unless ``rerun`` (a command that can
+    simply run again, like ``prepare``: it then runs until ``n_kills``)."""
     stats = KillStats()
     t0 = time.monotonic()
     while stats.attempts < max_attempts:
@@ -123,6 +126,9 @@ def kill_until_done(
         )
         if code == 0:
             stats.finished_early += 1
+            check()
+            if rerun:
+                continue
             break
         stats.kills += 1
         stats.during_write += during

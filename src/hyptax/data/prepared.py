@@ -121,7 +121,9 @@ def load(path: str | Path) -> Taxonomy:
             if "closure_desc" in npz.files:
                 given = (npz["closure_desc"], npz["closure_anc"])
         except _DAMAGE as exc:
-            raise InputError(f"damaged prepared dataset ({exc})", path=path) from None
+            reason = " ".join(str(exc).split()) or type(exc).__name__  # one short line
+            reason = reason if len(reason) <= 100 else reason[:97] + "..."
+            raise InputError(f"damaged prepared dataset ({reason})", path=path) from None
     n = len(ids)
     edges = (child, parent, *(given or ()))
     if any(a.ndim != 1 or not np.issubdtype(a.dtype, np.integer) for a in edges):

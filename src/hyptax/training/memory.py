@@ -27,8 +27,8 @@ TABLE_COPIES = 3
 RADAM_COPIES = 2.5
 PAIR_BYTES = 48
 FIXED_BYTES = 128 << 20
-STEP_COPIES = 12
-"""Copies of a batch's ``(B, 1 + K, coord_dim)`` points the autograd step holds."""
+STEP_COPIES = {"autograd": 12, "fused": 2}
+"""Copies of a batch's ``(B, 1 + K, coord_dim)`` points a step holds."""
 
 
 def closure_size(tax: Taxonomy) -> int:
@@ -47,11 +47,13 @@ def estimate(tax: Taxonomy, config: TrainConfig) -> dict[str, int]:
     item = 8 if config.dtype == "float64" else 4
     table = tax.n_nodes * coord * item
     batch = config.batch_size * (2 + config.n_negatives)
+    autograd = config.backend == "torch" or config.manifold != "poincare"
+    copies = STEP_COPIES["autograd" if autograd else "fused"]
     parts = {
         "weights": TABLE_COPIES * table,
         "optimizer": int(RADAM_COPIES * table) if config.optimizer == "radam" else 0,
         "pairs": PAIR_BYTES * closure_size(tax),
-        "buffers": FIXED_BYTES + STEP_COPIES * batch * coord * item,
+        "buffers": FIXED_BYTES + copies * batch * coord * item,
     }
     return {**parts, "total": sum(parts.values())}
 
