@@ -15,6 +15,7 @@ final evaluation report (``report.json``).
 from __future__ import annotations
 
 import glob
+import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
@@ -28,7 +29,7 @@ from .config import EvalConfig, TrainConfig, to_dict
 from .data import load_taxonomy
 from .data.taxonomy import Taxonomy
 from .errors import ConfigError, HyptaxError
-from .files import os_problem, write_json
+from .files import atomic_write, os_problem, plain_json, write_json
 from .model import EmbeddingTable
 from .optim import Optimizer, make_optimizer
 from .training.checkpoint import check_same_data, load_checkpoint, save_checkpoint
@@ -236,8 +237,6 @@ def resume_state(
     last: Path, table: EmbeddingTable, optimizer: Optimizer, files: RunFiles
 ) -> FitState:
     """Load ``last`` into ``table`` and ``optimizer``; rewrite the metrics log from it."""
-    from .files import atomic_write
-
     checkpoint = load_checkpoint(last)
     check_same_data(checkpoint, files.static["data"], last)
     check_resumable(TrainConfig.from_dict(checkpoint["config"]),
@@ -246,10 +245,11 @@ def resume_state(
     optimizer.load_state_dict(_to_device(checkpoint["optimizer"], table.weight.device))
     state = FitState.from_checkpoint(checkpoint)
     if files.metrics is not None:  # drop records written after this checkpoint
-        import json
-
         with atomic_write(files.metrics, "w") as fh:
-            fh.writelines(json.dumps(r, default=str) + "\n" for r in state.history)
+            fh.writelines(
+                json.dumps(plain_json(r), default=str, allow_nan=False) + "\n"
+                for r in state.history
+            )
     return state
 
 

@@ -197,6 +197,7 @@ def test_prepare_killed_leaves_old_or_new(tmp_path: Path, n_kills: int = 3, seed
         else:
             assert npz_members(target) == new, "neither the old file nor the new one"
             outcome["new"] += 1
+        target.write_bytes(old)  # the next run replaces the old file again
 
     stats = killkit.kill_until_done(
         lambda: killkit.hyptax("prepare", str(big), "-o", str(target)),
@@ -238,6 +239,7 @@ def test_export_killed_leaves_old_or_new(tmp_path: Path, n_kills: int = 3, seed:
         data = target.read_bytes()
         assert data in (old, new), "neither the old file nor the new one"
         outcome["old" if data == old else "new"] += 1
+        target.write_bytes(old)  # the next run replaces the old file again
 
     stats = killkit.kill_until_done(
         lambda: killkit.hyptax("export", str(ckpt), "--format", "w2v", "-o", str(target)),

@@ -197,8 +197,8 @@ def test_star_with_40000_children(data, tmp_path: Path, dtype: str, factor: int)
         data["star40k"], tmp_path / "run", report=False, dtype=dtype, lr=LR * factor, epochs=1
     )
     fuzzkit.NOTES.append(
-        f"stress star 40k {dtype} lr x{factor:<5d}         outside 0, within 1e-3 of the "
-        f"boundary {s['near']:6.1%}, at the largest radius {s['at_max']:6.1%}"
+        f"stress {f'star 40k {dtype[:1]}{dtype[-2:]} lr x{factor}':32s} outside 0, within 1e-3 "
+        f"of the boundary {s['near']:6.1%}, at the largest radius {s['at_max']:6.1%}"
     )
 
 
