@@ -276,8 +276,9 @@ def section_nouns_peer(doc: Doc, args: argparse.Namespace, warm: dict[str, Any])
                            "x gensim"]))  # fmt: skip
     emit(doc, ["", "hyptax: median of fit's per-epoch speed over the runs above (2 threads, "
                "float64, batch 512). gensim: one epoch (no burn-in, batch 10, one thread; it "
-               f"refuses more) timed on a seeded {args.gensim_fraction:.0%} of the closure "
-               "pairs, scaled to the whole closure; gensim with 50 negatives does not finish "
+               "refuses more), the model built on every closure pair, the epoch walking a "
+               f"seeded {args.gensim_fraction:.0%} of them, time scaled to the whole closure; "
+               "gensim with 50 negatives does not finish "
                "(see mammals), so it runs its default 10.", ""])  # fmt: skip
     exact = [p for k, r in warm.items() if k[0] == "wordnet:nouns" for p in r.points
              if p["mode"] == "exact"]  # fmt: skip
