@@ -93,14 +93,30 @@ def depth_correlation(dist0: np.ndarray, depth: np.ndarray) -> dict[str, Any]:
     """
     ok = np.isfinite(dist0)
     x, y = depth[ok].astype(np.float64), dist0[ok]
-    if len(x) < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+    if not _correlatable(x, y):
         return {"pearson": None, "spearman": None, "spearman_raw": None, "n": int(ok.sum())}
     return {
         "pearson": float(stats.pearsonr(x, y)[0]),
-        "spearman": float(stats.spearmanr(x, tie_groups(y, radial_resolution(torch.float64)))[0]),
+        "spearman": _tied_spearman(x, y),
         "spearman_raw": float(stats.spearmanr(x, y)[0]),
         "n": int(ok.sum()),
     }
+
+
+def depth_spearman(dist0: np.ndarray, depth: np.ndarray) -> float | None:
+    """Only the ``spearman`` of :func:`depth_correlation` (what training logs each
+    evaluation, without the Pearson and raw values it does not use)."""
+    ok = np.isfinite(dist0)
+    x, y = depth[ok].astype(np.float64), dist0[ok]
+    return _tied_spearman(x, y) if _correlatable(x, y) else None
+
+
+def _correlatable(x: np.ndarray, y: np.ndarray) -> bool:
+    return len(x) >= 3 and np.ptp(x) > 0 and np.ptp(y) > 0
+
+
+def _tied_spearman(x: np.ndarray, y: np.ndarray) -> float:
+    return float(stats.spearmanr(x, tie_groups(y, radial_resolution(torch.float64)))[0])
 
 
 def tie_groups(values: np.ndarray, tol: float) -> np.ndarray:

@@ -49,7 +49,7 @@ def quick_metrics(
         view, Queries.from_pairs(desc, anc, view.n), sample=n_sample, seed=seed, n_bootstrap=0
     )
     norms = hierarchy.norm_stats(view, EvalConfig.boundary_band)
-    spearman = hierarchy.depth_correlation(view.dist0, tax.depth)["spearman"]
+    spearman = hierarchy.depth_spearman(view.dist0, tax.depth)
     out = {
         "map_sampled": rec["map"],
         "mean_rank_sampled": rec["mean_rank"],
