@@ -22,14 +22,14 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
 import torch
 
 from hyptax import pipeline
-from hyptax.config import EVAL_POSITIVES, TrainConfig
+from hyptax.config import EVAL_POSITIVES, TrainConfig, from_dict, to_dict
 from hyptax.data.taxonomy import Taxonomy
 from hyptax.training.fit import FitState, fit
 
@@ -52,6 +52,17 @@ class Run:
     seconds: float = 0.0
     stopped_early: bool = False
     points: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """The scored run as plain JSON (snapshots must have been scored and freed)."""
+        if self.snapshots:
+            raise ValueError("score the run before saving it")
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "snapshots"}
+        return {**out, "config": to_dict(self.config)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Run:
+        return cls(**{**data, "config": from_dict(TrainConfig, data["config"])})
 
     def edges_per_s(self) -> float:
         """Median positive pairs per second over the run's epochs (fit's own count)."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -23,6 +24,7 @@ from common import Scorer, load_prepared
 from harness import score, train_hyptax
 
 from hyptax.config import TrainConfig
+from hyptax.files import atomic_write
 
 
 def main() -> None:
@@ -31,10 +33,11 @@ def main() -> None:
     ap.add_argument("--pieces", type=int, default=8, help="slices per epoch")
     ap.add_argument("--dim", type=int, default=10)
     ap.add_argument("--sample", type=int, default=1000, help="anchors ranked for MAP")
+    ap.add_argument("--threads", type=int, default=0, help="CPU threads (0: all)")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     tax, load_s = load_prepared("ncbi")
-    config = TrainConfig(data="ncbi", dim=args.dim)
+    config = TrainConfig(data="ncbi", dim=args.dim, threads=args.threads)
     times = tuple(t for t in (60, 300, 900, 1800, 3600) if t < args.budget)
     run = train_hyptax(tax, config, args.budget, label="constructive + training",
                        pieces=args.pieces, times=times)  # fmt: skip
@@ -55,8 +58,10 @@ def main() -> None:
         "points": run.points,
         "score_s": time.perf_counter() - t0,
         "budget_s": args.budget,
+        "threads": args.threads or len(os.sched_getaffinity(0)),
     }
-    Path(args.out).write_text(json.dumps(out, default=float))
+    with atomic_write(args.out, "w") as fh:
+        json.dump(out, fh, default=float)
 
 
 if __name__ == "__main__":
