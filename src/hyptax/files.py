@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import glob
 import json
 import math
 import os
@@ -37,7 +38,9 @@ def os_problem(exc: OSError) -> str:
 def atomic_write(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[Any]]:
     """Open a temporary file beside ``path``; on success fsync it and rename it over ``path``.
 
-    On any exception the temporary file is removed and ``path`` is untouched.
+    On any exception the temporary file is removed and ``path`` is untouched. A kill
+    leaves the temporary file behind; its name carries the writer's process id, so the
+    next write of ``path`` removes it (:func:`clear_stale`).
 
     >>> with atomic_write(tmp / "out.txt", "w") as fh:  # doctest: +SKIP
     ...     fh.write("hello")
@@ -48,8 +51,10 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[
             target.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise HyptaxError(f"{target.parent}: cannot create folder: {os_problem(exc)}") from None
+    clear_stale(target)
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        prefix = f".{target.name}.{os.getpid()}."
+        fd, tmp_name = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=target.parent)
     except OSError as exc:
         raise HyptaxError(f"{target}: cannot write: {os_problem(exc)}") from None
     tmp = Path(tmp_name)
@@ -65,6 +70,34 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def clear_stale(target: str | os.PathLike[str]) -> list[Path]:
+    """Remove the temporary files of ``target`` whose writer is gone (killed before it
+    could rename or clean up); returns them. A temporary file of a writer that is still
+    running, or of an older hyptax that did not name its process, is left alone."""
+    target = Path(target)
+    removed = []
+    for tmp in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
+        pid = tmp.name[len(target.name) + 2 :].split(".", 1)[0]
+        if pid.isdigit() and not _running(int(pid)):
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` exists (this process's own id counts as gone: it has no
+    write in progress before it makes its temporary file)."""
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
 
 
 def plain_json(obj: Any) -> Any:

@@ -14,7 +14,6 @@ final evaluation report (``report.json``).
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 from collections.abc import Callable
@@ -29,7 +28,7 @@ from .config import EvalConfig, TrainConfig, to_dict
 from .data import load_taxonomy
 from .data.taxonomy import Taxonomy
 from .errors import ConfigError, HyptaxError
-from .files import atomic_write, os_problem, plain_json, write_json
+from .files import atomic_write, clear_stale, os_problem, plain_json, write_json
 from .model import EmbeddingTable
 from .optim import Optimizer, make_optimizer
 from .training.checkpoint import check_same_data, load_checkpoint, save_checkpoint
@@ -140,8 +139,7 @@ def check_setup(config: TrainConfig, paths: RunPaths | None, resume: bool) -> to
         )
     if paths is not None and resume:  # temporary files of writes a kill interrupted
         for target in (paths.best, paths.last, paths.run_json, paths.metrics, paths.report):
-            for stale in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
-                stale.unlink(missing_ok=True)
+            clear_stale(target)
     if paths is not None:  # the output folder can be made (without making it yet)
         folder = paths.last.parent.absolute()
         existing = next(p for p in (folder, *folder.parents) if p.exists())

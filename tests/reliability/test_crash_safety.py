@@ -6,7 +6,8 @@ After every kill the files on disk must be whole: each checkpoint loads (with
 ``metrics.jsonl`` reads (a torn last line is skipped). The resumed run must end
 exactly where an uninterrupted run ends: on one thread, with the same seed, the
 final weights are bit-identical (tolerance 0), so the quality is the same.
-``prepare`` and ``export`` killed mid-write leave the old file or the new one.
+``prepare`` and ``export`` killed mid-write leave the old file or the new one, and
+their next run clears the temporary files the kills left.
 
 The default run kills training 5 times; ``-m slow`` runs 20 kills (and
 ``benchmarks/kill_resume.py`` more).
@@ -218,6 +219,7 @@ def test_prepare_killed_leaves_old_or_new(tmp_path: Path, n_kills: int = 3, seed
     )
     assert npz_members(target) == new
     assert stats.kills == n_kills
+    assert killkit.tmp_files(out_dir) == [], "the last run clears the killed runs' temporaries"
     fuzzkit.NOTES.append(stats.line("crash safety, prepare") + f"; after a kill: {outcome}")
 
 
@@ -259,4 +261,5 @@ def test_export_killed_leaves_old_or_new(tmp_path: Path, n_kills: int = 3, seed:
         rerun=True,
     )
     assert target.read_bytes() == new and stats.kills == n_kills
+    assert killkit.tmp_files(out_dir) == [], "the last run clears the killed runs' temporaries"
     fuzzkit.NOTES.append(stats.line("crash safety, export") + f"; after a kill: {outcome}")

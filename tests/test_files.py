@@ -1,0 +1,86 @@
+"""Atomic writes: the target is replaced whole or not at all, and temporary files of
+killed writers are cleared by the next write."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hyptax.errors import HyptaxError
+from hyptax.files import atomic_write, clear_stale, read_jsonl, write_json
+
+
+def dead_pid() -> int:
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    return int(proc.stdout)
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path: Path) -> None:
+    target = tmp_path / "out.txt"
+    target.write_text("old")
+    with pytest.raises(RuntimeError), atomic_write(target, "w") as fh:
+        fh.write("half")
+        raise RuntimeError("killed")
+    assert target.read_text() == "old"
+    assert list(tmp_path.iterdir()) == [target]
+
+
+def test_the_temporary_file_names_its_writer(tmp_path: Path) -> None:
+    import os
+
+    target = tmp_path / "out.txt"
+    with atomic_write(target, "w") as fh:
+        fh.write("new")
+        (tmp,) = [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+        assert tmp.name.startswith(f".out.txt.{os.getpid()}.")
+    assert target.read_text() == "new"
+
+
+def test_the_next_write_clears_a_killed_writers_temporary(tmp_path: Path) -> None:
+    target = tmp_path / "data.npz"
+    stale = tmp_path / f".data.npz.{dead_pid()}.x1y2.tmp"
+    stale.write_text("half")
+    live = tmp_path / ".data.npz.1.k3j4.tmp"  # process 1 is running: its write is in progress
+    live.write_text("busy")
+    other = tmp_path / f".data.npz.bak.{dead_pid()}.a.tmp"  # another target's temporary
+    other.write_text("x")
+    legacy = tmp_path / ".data.npz.abcdef.tmp"  # no process id: left alone
+    legacy.write_text("x")
+    with atomic_write(target, "wb") as fh:
+        fh.write(b"new")
+    assert not stale.exists()
+    assert live.exists() and other.exists() and legacy.exists()
+    assert clear_stale(target) == []
+
+
+def test_unwritable_folder_is_one_line(tmp_path: Path) -> None:
+    import os
+
+    if os.geteuid() == 0:
+        pytest.skip("root writes anywhere")
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        with pytest.raises(HyptaxError, match="cannot write: permission denied"):
+            write_json(folder / "x.json", {"a": 1})
+    finally:
+        folder.chmod(0o700)
+
+
+def test_json_never_holds_nan(tmp_path: Path) -> None:
+    path = tmp_path / "r.json"
+    write_json(path, {"a": math.nan, "b": [1.0, math.inf], "c": 2.5})
+    assert json.loads(path.read_text()) == {"a": None, "b": [1.0, None], "c": 2.5}
+
+
+def test_a_torn_last_jsonl_line_is_skipped(tmp_path: Path) -> None:
+    path = tmp_path / "m.jsonl"
+    path.write_text('{"epoch": 1}\n{"epoch": 2}\n{"epo')
+    assert read_jsonl(path) == [{"epoch": 1}, {"epoch": 2}]
