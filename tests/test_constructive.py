@@ -237,9 +237,9 @@ def test_schedule_fits_budget_or_uses_needed_steps():
 # ------------------------------------------------------------------ point sets
 @pytest.mark.parametrize("m", [1, 2, 3, 4, 9])
 def test_lattice_spacing_and_centre(m):
-    pts = C._lattice_shells(m, 500)
+    pts = C.points.lattice_shells(m, 500)
     assert len(pts) >= 500
-    gap = C._lattice_gap(m)
+    gap = C.points.lattice_gap(m)
     nearest = cKDTree(pts).query(pts, k=2)[0][:, 1]
     assert nearest.min() >= gap - 1e-12
     norms = np.linalg.norm(pts, axis=1)
@@ -248,7 +248,7 @@ def test_lattice_spacing_and_centre(m):
 
 @pytest.mark.parametrize(("k", "d"), [(2, 5), (6, 5), (10, 5), (200, 5), (2000, 3), (50, 2)])
 def test_sphere_points_angle_bound(k, d):
-    pts, angle = C._sphere_points(k, d, np.random.default_rng(0))
+    pts, angle = C.points.sphere_points(k, d, np.random.default_rng(0))
     assert pts.shape == (k, d)
     assert np.allclose(np.linalg.norm(pts, axis=1), 1.0)
     cos = np.clip(pts @ pts.T, -1, 1)
