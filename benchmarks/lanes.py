@@ -6,7 +6,9 @@ three hours on a 2-core machine. :mod:`run_all` runs them as two lanes at once, 
 pinned to its own half of the cores and given that many threads:
 
 * ``hyptax``: hyptax's defaults on WordNet nouns (dim 10, then dim 5) and on
-  ncbi:small (dim 10), each for its wall budget, snapshots scored afterwards;
+  ncbi:small (dim 10), each until early stopping or its wall budget; then nouns
+  again (dims 10, 5) with early stopping off, for the whole budget. Snapshots are
+  scored afterwards;
 * ``peers``: the whole NCBI Taxonomy (:mod:`ncbi_whole`, in its own process so its
   peak memory is its own), then gensim's PoincareModel on mammals (its defaults,
   then its best settings), which runs on one thread whatever it is given.
@@ -46,29 +48,52 @@ GENSIM_TUNED = {"alpha": 0.3, "negative": 10, "burn_in": 10}
 
 
 def lane_hyptax(args: argparse.Namespace, threads: int) -> dict[str, Any]:
+    """hyptax's defaults on nouns (dims 10, 5) and ncbi:small (dim 10), then nouns again
+    with early stopping off, so the curve runs the whole budget. Each finished run is
+    saved at once; with ``--resume`` the runs already in ``--out`` are kept."""
+    done = _saved(args.out)["runs"] if args.resume else {}
+    nb, nf = args.nouns_budget, args.nouns_final_sample
+    plan = [("wordnet:nouns", 10, nb, nf, {}), ("wordnet:nouns", 5, nb, nf, {}),
+            ("ncbi:small", 10, args.small_budget, args.small_final_sample, {}),
+            ("wordnet:nouns", 10, nb, nf, NO_STOP),
+            ("wordnet:nouns", 5, nb, nf, NO_STOP)]  # fmt: skip
     runs: dict[str, Any] = {}
-    plan = [
-        ("wordnet:nouns", 10, args.nouns_budget, args.nouns_final_sample),
-        ("wordnet:nouns", 5, args.nouns_budget, args.nouns_final_sample),
-        ("ncbi:small", 10, args.small_budget, args.small_final_sample),
-    ]
     loaded: dict[str, tuple[Any, Scorer]] = {}
-    for spec, dim, budget, final_sample in plan:
+    for spec, dim, budget, final_sample, change in plan:
+        key = f"{spec} {dim}" + (" no-early-stopping" if change else "")
+        if key in done:
+            runs[key] = done[key]
+            continue
         if spec not in loaded:
             loaded.clear()
             tax, _ = load_prepared(spec)
             loaded[spec] = (tax, Scorer(tax, sample=args.sample))
         tax, scorer = loaded[spec]
         # epochs unbounded: the wall budget (or early stopping) ends the run
-        cfg = TrainConfig(data=spec, dim=dim, threads=threads, epochs=1_000_000)
-        run = train_hyptax(tax, cfg, budget, label="defaults", times=LONG_TIMES)
+        cfg = TrainConfig(data=spec, dim=dim, threads=threads, epochs=1_000_000, **change)
+        label = "defaults" + (", no early stopping" if change else "")
+        run = train_hyptax(tax, cfg, budget, label=label, times=LONG_TIMES)
         last = {"sample": final_sample}
         score(run, scorer, first=last, final=last)
-        runs[f"{spec} {dim}"] = run.to_json()
-        print(
-            f"{spec} dim {dim}: {run.epochs:g} epochs, MAP {run.points[-1]['map']:.4f}", flush=True
-        )
+        runs[key] = run.to_json()
+        _save(args.out, {"runs": runs, "partial": True})
+        print(f"{key}: {run.epochs:g} epochs, MAP {run.points[-1]['map']:.4f}", flush=True)
     return {"runs": runs}
+
+
+NO_STOP = {"early_stopping": None}
+
+
+def _saved(path: str) -> dict[str, Any]:
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return {"runs": {}}
+
+
+def _save(path: str, result: dict[str, Any]) -> None:
+    with atomic_write(path, "w") as fh:
+        json.dump(result, fh, default=float)
 
 
 def lane_peers(args: argparse.Namespace, threads: int) -> dict[str, Any]:
@@ -120,6 +145,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--sample", type=int, default=2000, help="anchors ranked at snapshots")
     ap.add_argument("--nouns-final-sample", type=int, default=None)
     ap.add_argument("--small-final-sample", type=int, default=None)
+    ap.add_argument("--resume", action="store_true", help="keep the runs already in --out")
     return ap.parse_args(argv)
 
 
@@ -130,8 +156,7 @@ def main(argv: list[str] | None = None) -> None:
     started = time.perf_counter()
     result = LANES[args.lane](args, len(cpus))
     result.update(lane=args.lane, cpus=sorted(cpus), seconds=time.perf_counter() - started)
-    with atomic_write(args.out, "w") as fh:
-        json.dump(result, fh, default=float)
+    _save(args.out, result)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from hyptax.config import TrainConfig
 
 MAMMALS_HEAD = ["method", "runs", "wall s (median)", "epochs", "final MAP", "final mean rank",
                 "s to MAP >= 0.96", "pairs/s"]  # fmt: skip
-LONG_HEAD = ["data", "dim", "threads", "wall s", "epochs", "stopped early", "MAP at start",
+LONG_HEAD = ["data", "dim", "run", "threads", "wall s", "epochs", "stopped early", "MAP at start",
              "best MAP", "at s", "final MAP", "final mean rank", "ranked",
              "s to Spearman >= 0.99", "final separation per rank"]  # fmt: skip
 WARM_HEAD = ["data", "dim", "init", "budget s", "wall s", "epochs", "stopped early",
@@ -95,9 +95,9 @@ def section_long(doc: Doc, args: argparse.Namespace, lane: dict[str, Any]) -> di
     emit(doc, ["", "## Long runs: WordNet nouns and ncbi:small with the defaults", ""])
     summary, rows = [], []
     for key, run in runs.items():
-        spec, dim = key.split()
+        spec, dim = key.split()[:2]
         best, last = max(run.points, key=lambda p: p["map"]), run.points[-1]
-        summary.append([spec, dim, run.config.threads, run.seconds, run.epochs,
+        summary.append([spec, dim, run.label, run.config.threads, run.seconds, run.epochs,
                         run.stopped_early, run.points[0]["map"], best["map"], best["t"],
                         last["map"], last["mean_rank"], last["mode"],
                         run.time_to("spearman", 0.99), sep_text(last)])  # fmt: skip
@@ -108,14 +108,17 @@ def section_long(doc: Doc, args: argparse.Namespace, lane: dict[str, Any]) -> di
     emit(doc, table(summary, LONG_HEAD))
     emit(doc, ["", f"`TrainConfig(data=SPEC, dim=DIM, threads={run.config.threads})`: the "
                "defaults (epochs unbounded), on half of the cores (phase 1; the other half "
-               f"trained the whole NCBI). Budgets: nouns {args.budget['nouns']:g} s, ncbi:small "
+               "trained the whole NCBI); `no early stopping`: the same with "
+               "`early_stopping=None`, so it runs the whole budget. Budgets: nouns "
+               f"{args.budget['nouns']:g} s, ncbi:small "
                f"{args.budget['small']:g} s. Snapshots at fixed wall times, scored afterwards; "
                f"`ranked` says exact or how many seeded anchors ({args.sample}, the same for "
                "every snapshot of a dataset); separation per rank = mean distance between "
                "clades / within, 20,000 pairs each, clades of >= 10 members (WordNet: the "
                "top-level subtrees).", ""])  # fmt: skip
     emit(doc, table(rows, CURVE_HEAD))
-    nouns = {f"dim {k.split()[1]}": [v] for k, v in runs.items() if k.startswith("wordnet")}
+    nouns = {f"dim {k.split()[1]}, {v.label}": [v] for k, v in runs.items()
+             if k.startswith("wordnet")}  # fmt: skip
     plot(nouns, HERE / "nouns_map_vs_time.png", "WordNet nouns, hyptax defaults (half the cores)")
     emit(doc, ["", "![nouns MAP vs seconds](nouns_map_vs_time.png)"])
     return runs
