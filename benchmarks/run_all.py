@@ -205,6 +205,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         help="take phase 1 from benchmarks/.cache/lane-*.json where present",
     )
     ap.add_argument("--reprepare", action="store_true", help="prepare the datasets again")
+    ap.add_argument("--note", default="", help="a paragraph for RESULTS.md about this run")
     ap.add_argument("--out", default=str(HERE / "RESULTS.md"))
     args = ap.parse_args(argv)
     args.budget = {
@@ -234,6 +235,8 @@ def main(argv: list[str] | None = None) -> None:
             ),
         ],
     )
+    if args.note:
+        emit(doc, ["", f"Note on this run: {args.note}"])
     prep = section_prepare(doc, args.reprepare)
     t1 = time.perf_counter()
     lanes = run_lanes(args)
