@@ -42,6 +42,23 @@ def test_the_temporary_file_names_its_writer(tmp_path: Path) -> None:
     assert target.read_text() == "new"
 
 
+def test_written_files_get_the_usual_permissions(tmp_path: Path) -> None:
+    import os
+
+    new, kept = tmp_path / "new.txt", tmp_path / "kept.txt"
+    kept.write_text("old")
+    kept.chmod(0o640)
+    mask = os.umask(0o022)
+    try:
+        for path in (new, kept):
+            with atomic_write(path, "w") as fh:
+                fh.write("x")
+    finally:
+        os.umask(mask)
+    assert new.stat().st_mode & 0o777 == 0o644  # not mkstemp's 0600
+    assert kept.stat().st_mode & 0o777 == 0o640  # a replaced file keeps its mode
+
+
 def test_the_next_write_clears_a_killed_writers_temporary(tmp_path: Path) -> None:
     target = tmp_path / "data.npz"
     stale = tmp_path / f".data.npz.{dead_pid()}.x1y2.tmp"

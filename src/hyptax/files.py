@@ -13,6 +13,7 @@ import glob
 import json
 import math
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -55,6 +56,7 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[
     try:
         prefix = f".{target.name}.{os.getpid()}."
         fd, tmp_name = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=target.parent)
+        os.fchmod(fd, _file_mode(target))  # mkstemp makes 0600; a new file gets the umask's
     except OSError as exc:
         raise HyptaxError(f"{target}: cannot write: {os_problem(exc)}") from None
     tmp = Path(tmp_name)
@@ -70,6 +72,17 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _file_mode(target: Path) -> int:
+    """The permissions the written file gets: the replaced file's, else what ``open``
+    would give a new file under the current umask."""
+    try:
+        return stat.S_IMODE(target.stat().st_mode)
+    except OSError:
+        mask = os.umask(0)
+        os.umask(mask)
+        return 0o666 & ~mask
 
 
 def clear_stale(target: str | os.PathLike[str]) -> list[Path]:
