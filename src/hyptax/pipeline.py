@@ -32,7 +32,8 @@ from .files import atomic_write, clear_stale, os_problem, plain_json, write_json
 from .model import EmbeddingTable
 from .optim import Optimizer, make_optimizer
 from .training.checkpoint import check_same_data, load_checkpoint, save_checkpoint
-from .training.fit import FitState, RunFiles, TrainData, build_training_data, fit
+from .training.fit import FitState, RunFiles, fit
+from .training.pairs import TrainData, build_training_data
 
 RESUMABLE_CHANGES = ("epochs", "early_stopping", "eval_every", "threads", "gpu", "backend")
 """Config fields a resumed run may change; any other difference is refused."""
