@@ -18,12 +18,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import HERE, Scorer, load_prepared, machine
+from common import HERE, Scorer, load_prepared
 from harness import score, train_hyptax
-from report import table
+from report import header, save, table
 
 from hyptax.config import TrainConfig
-from hyptax.files import atomic_write
 
 DEFAULT = TrainConfig()
 VARIANTS: list[tuple[str, dict[str, Any]]] = [
@@ -61,17 +60,14 @@ def main(argv: list[str] | None = None) -> None:
             print(" | ".join(map(str, rows[-1])), flush=True)
         del tax, scorer
     head = ["data", "variant", "wall s", "epochs", "stopped early", "pairs/s", "MAP", "mean rank"]
-    doc = ["# Defaults against one-change variants", "",
-           *table([[k, v] for k, v in machine().items()], ["machine", ""]), "",
-           f"Command: `python benchmarks/defaults.py {' '.join(sys.argv[1:])}`", "",
+    doc = [*header("Defaults against one-change variants"), "",
            f"dim {args.dim}, every core, one run per variant (seed 0) of at most "
            f"{args.mammals_budget:g} s (mammals) / {args.nouns_budget:g} s (nouns) including "
            "setup (the constructive embedding, where used); epochs unbounded, early stopping "
            "on. MAP and mean rank: exact, at the end of the run.", "",
            *table(rows, head)]  # fmt: skip
     print("\n".join(doc))
-    with atomic_write(args.out, "w") as fh:
-        fh.write("\n".join(doc) + "\n")
+    save(args.out, doc)
 
 
 if __name__ == "__main__":

@@ -21,12 +21,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import HERE, load_prepared, machine
-from report import table
+from common import HERE, load_prepared
+from report import header, save, table
 
 from hyptax import pipeline
 from hyptax.config import TrainConfig
-from hyptax.files import atomic_write
 from hyptax.training.fit import FitState, fit
 
 STAGES = {
@@ -102,9 +101,7 @@ def main(argv: list[str] | None = None) -> None:
     rows.append(["wall"] + [f"{r['wall']:.2f} s" for r in results.values()])
     rows.append(["positive pairs/s"] + [f"{r['pairs_per_s']:,.0f}" for r in results.values()])
     fused_speed = results["fused"]["pairs_per_s"] / results["torch"]["pairs_per_s"]
-    doc = ["# Where an epoch's time goes", "",
-           *table([[k, v] for k, v in machine().items()], ["machine", ""]), "",
-           f"Command: `python benchmarks/profile_epoch.py {' '.join(sys.argv[1:])}`", "",
+    doc = [*header("Where an epoch's time goes"), "",
            f"`{args.data}`, dim {args.dim}, the defaults (50 negatives, batch 512, float64, "
            f"every core); pyinstrument (1 ms interval) over {args.epochs} epoch(s) with the "
            f"fused kernel and {args.torch_epochs} with autograd, after one warm-up epoch "
@@ -116,8 +113,7 @@ def main(argv: list[str] | None = None) -> None:
            f"The fused kernel trains {fused_speed:.1f}x as many pairs per second as autograd "
            "on this machine."]  # fmt: skip
     print("\n".join(doc))
-    with atomic_write(args.out, "w") as fh:
-        fh.write("\n".join(doc) + "\n")
+    save(args.out, doc)
 
 
 if __name__ == "__main__":

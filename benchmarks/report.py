@@ -3,12 +3,29 @@
 from __future__ import annotations
 
 import math
+import sys
 from pathlib import Path
 from typing import Any
 
+from common import machine
 from harness import Run
 
+from hyptax.files import atomic_write
+
 Doc = list[str]
+
+
+def header(title: str) -> Doc:
+    """A results file's head: the title, the machine, and the command that made it."""
+    command = " ".join(["python", f"benchmarks/{Path(sys.argv[0]).name}", *sys.argv[1:]])
+    rows = [[k, v] for k, v in machine().items()]
+    return [f"# {title}", "", *table(rows, ["machine", ""]), "", f"Command: `{command}`"]
+
+
+def save(path: str | Path, doc: Doc) -> None:
+    """Write ``doc`` to ``path`` atomically (the old file or the new one, never half)."""
+    with atomic_write(path, "w") as fh:
+        fh.write("\n".join(doc) + "\n")
 
 
 # --------------------------------------------------------------------- formatting

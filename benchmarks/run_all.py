@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common
 import peers
 from common import CACHE, HERE, load_prepared
-from report import Doc, emit, table
+from report import Doc, emit, header, save, table
 from sections import section_long, section_mammals, section_ncbi, section_speed, section_warm_start
 from targets import section_targets
 
@@ -219,14 +219,12 @@ def main(argv: list[str] | None = None) -> None:
     if not peers.available():
         sys.exit("run_all.py: gensim is not installed; pip install -e '.[bench]'")
     started = time.perf_counter()
-    doc: Doc = ["# hyptax benchmark results", ""]
-    emit(doc, table([[k, v] for k, v in common.machine().items()], ["machine", ""]))
+    doc: Doc = []
+    emit(doc, header("hyptax benchmark results"))
     reduced = [k for k, v in args.budget.items() if v < FULL[k]]
     emit(
         doc,
         [
-            "",
-            "Command: `python benchmarks/run_all.py " + " ".join(sys.argv[1:]) + "`",
             "",
             "Budgets (wall seconds): "
             + ", ".join(
@@ -255,11 +253,8 @@ def main(argv: list[str] | None = None) -> None:
     ncbi = section_ncbi(doc, args, prep, lanes["peers"])
     section_targets(doc, args, mammals, long, warm, speed, ncbi)
     emit(doc, ["", f"Suite wall time: {(time.perf_counter() - started) / 60:.1f} min."])
-    out = Path(args.out)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text("\n".join(doc) + "\n")
-    tmp.rename(out)
-    print(f"wrote {out}")
+    save(args.out, doc)
+    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":
