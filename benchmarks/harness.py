@@ -113,7 +113,9 @@ def train_hyptax(
         perm = np.random.default_rng([config.seed, seed_perm, 7]).permutation(len(data.u))
         slices = [replace(data, u=data.u[perm[i::pieces]], v=data.v[perm[i::pieces]])
                   for i in range(pieces)]  # fmt: skip
-        config = replace(config, burn_in=config.burn_in * pieces, epochs=config.epochs * pieces)
+        config = replace(
+            config, burn_in=config.burn_in_epochs * pieces, epochs=config.epochs * pieces
+        )
     every = config.eval_every or max(1, round(EVAL_POSITIVES / max(len(slices[0].u), 1)))
     if pieces > 1:
         every = 1

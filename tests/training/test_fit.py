@@ -139,3 +139,19 @@ def test_threads_are_restored():
     with fit_module.compute_threads(1, fused_kernel=False):
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == before
+
+
+@pytest.mark.parametrize(
+    ("init", "burn_in", "first_lr_factor"),
+    [("constructive", None, 1.0), ("uniform", None, 0.1), ("depth", None, 0.1),
+     ("constructive", 2, 0.1), ("uniform", 0, 1.0)],
+)  # fmt: skip
+def test_burn_in_follows_the_start(tree_tsv, tmp_path, init, burn_in, first_lr_factor):
+    """Unset, burn-in is 0 from the constructive start and 10 epochs from a random
+    one; an explicit --burn-in wins either way."""
+    config = TrainConfig(data=tree_tsv, init=init, burn_in=burn_in, epochs=1, eval_every=1,
+                         threads=1)  # fmt: skip
+    assert config.burn_in_epochs == (burn_in if burn_in is not None else
+                                     (0 if init == "constructive" else 10))  # fmt: skip
+    result = run(config, paths=RunPaths.in_dir(tmp_path / "run"), report=False, echo=quiet([]))
+    assert result.state.history[0]["lr"] == pytest.approx(config.lr * first_lr_factor)

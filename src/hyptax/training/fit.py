@@ -144,7 +144,7 @@ def fit(
         while state.epoch < config.epochs and not state.stopped_early:
             good = _snapshot(table, optimizer, state)
             lr = state.lr_scale * lr_at(
-                state.epoch, lr=config.lr, burn_in=config.burn_in,
+                state.epoch, lr=config.lr, burn_in=config.burn_in_epochs,
                 burn_in_factor=config.burn_in_factor, schedule=config.lr_schedule,
                 epochs=config.epochs,
             )  # fmt: skip
