@@ -45,7 +45,8 @@ TRAIN_FLAGS: list[tuple[str, str, Any, tuple[str, ...] | None, str]] = [
     ("--lambda-reg", "lambda_reg", float, None, "weight of the depth-to-radius regulariser"),
     ("--optimizer", "optimizer", str, ("rsgd", "radam"), "Riemannian optimiser"),
     ("--lr", "lr", float, None, "learning rate (of the mean loss of a batch)"),
-    ("--burn-in", "burn_in", int, None, "epochs at a reduced learning rate first"),
+    ("--burn-in", "burn_in", int, None, "epochs at a reduced learning rate first "
+     "(default: 0 from --init constructive, 10 from a random start)"),
     ("--burn-in-factor", "burn_in_factor", float, None, "learning-rate factor of burn-in"),
     ("--lr-schedule", "lr_schedule", str, LR_SCHEDULES, "learning rate after burn-in"),
     ("--max-grad-norm", "max_grad_norm", float, None, "clip each row's gradient norm"),
@@ -111,8 +112,9 @@ def _add_flag(
 ) -> None:  # fmt: skip
     default = DEFAULTS[name]
     shown = default if not isinstance(default, str) else f"{default}"
-    p.add_argument(flag, dest=name, type=kind, choices=choices, default=None,
-                   help=f"{text} (default: {shown})")  # fmt: skip
+    if default is not None:  # a default of None is resolved later; the text says how
+        text = f"{text} (default: {shown})"
+    p.add_argument(flag, dest=name, type=kind, choices=choices, default=None, help=text)
 
 
 def given_settings(args: argparse.Namespace, flags: list[str] | None = None) -> dict[str, Any]:
