@@ -39,7 +39,8 @@ VARIANTS: list[tuple[str, dict[str, Any]]] = [
     (f"lr {DEFAULT.lr * 4:g} (x4)", {"lr": DEFAULT.lr * 4}),
     ("batch 2048", {"batch_size": 2048}),
     ("10 negatives", {"n_negatives": 10}),
-    ("burn-in 0", {"burn_in": 0}),
+    # the default is no burn-in from the constructive start; 10 epochs is the alternative
+    ("burn-in 10", {"burn_in": 10}),
     ("radam lr 0.02", {"optimizer": "radam", "lr": 0.02}),
     ("radam lr 0.05", {"optimizer": "radam", "lr": 0.05}),
     ("radam lr 0.1", {"optimizer": "radam", "lr": 0.1}),
