@@ -20,6 +20,7 @@ from ..config import (
     LOSSES,
     LR_SCHEDULES,
     NEGATIVES,
+    RANDOM_BURN_IN,
     STOP_METRICS,
     DataOptions,
     TrainConfig,
@@ -46,7 +47,7 @@ TRAIN_FLAGS: list[tuple[str, str, Any, tuple[str, ...] | None, str]] = [
     ("--optimizer", "optimizer", str, ("rsgd", "radam"), "Riemannian optimiser"),
     ("--lr", "lr", float, None, "learning rate (of the mean loss of a batch)"),
     ("--burn-in", "burn_in", int, None, "epochs at a reduced learning rate first "
-     "(default: 0 from --init constructive, 10 from a random start)"),
+     f"(default: 0 from --init constructive, {RANDOM_BURN_IN} from a random start)"),
     ("--burn-in-factor", "burn_in_factor", float, None, "learning-rate factor of burn-in"),
     ("--lr-schedule", "lr_schedule", str, LR_SCHEDULES, "learning rate after burn-in"),
     ("--max-grad-norm", "max_grad_norm", float, None, "clip each row's gradient norm"),
