@@ -101,3 +101,85 @@ def test_a_torn_last_jsonl_line_is_skipped(tmp_path: Path) -> None:
     path = tmp_path / "m.jsonl"
     path.write_text('{"epoch": 1}\n{"epoch": 2}\n{"epo')
     assert read_jsonl(path) == [{"epoch": 1}, {"epoch": 2}]
+
+
+# ------------------------------------------------ targets that are not regular files
+def test_a_symlinked_output_keeps_the_link_and_replaces_its_target(tmp_path: Path) -> None:
+    runs = tmp_path / "runs" / "7"
+    runs.mkdir(parents=True)
+    real = runs / "vectors.w2v"
+    real.write_text("old")
+    link = tmp_path / "latest.w2v"
+    link.symlink_to(Path("runs/7/vectors.w2v"))
+    with atomic_write(link, "w") as fh:
+        fh.write("new")
+    assert link.is_symlink()
+    assert real.read_text() == "new"
+    assert sorted(p.name for p in runs.iterdir()) == ["vectors.w2v"]  # no temporary left
+
+
+def test_a_dangling_symlink_gets_its_target_made(tmp_path: Path) -> None:
+    link = tmp_path / "latest.json"
+    link.symlink_to(tmp_path / "new.json")
+    write_json(link, {"a": 1})
+    assert link.is_symlink()
+    assert json.loads((tmp_path / "new.json").read_text()) == {"a": 1}
+
+
+def test_a_fifo_is_written_in_place(tmp_path: Path) -> None:
+    import os
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    with atomic_write(fifo, "wb") as fh:
+        fh.write(b"through the pipe")
+    assert fifo.is_fifo()  # not replaced by a regular file
+    reader.join(timeout=10)
+    assert got == [b"through the pipe"]
+    assert [p.name for p in tmp_path.iterdir()] == ["pipe"]
+
+
+@pytest.fixture
+def null_device(tmp_path: Path) -> Path:
+    import os
+    import stat
+
+    node = tmp_path / "null"
+    try:
+        os.mknod(node, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    except PermissionError:
+        pytest.skip("making a device node needs root")
+    return node
+
+
+def test_a_device_is_written_in_place_not_replaced(null_device: Path) -> None:
+    with atomic_write(null_device, "w") as fh:
+        fh.write("discarded")
+    assert null_device.is_char_device()
+
+
+def test_a_full_device_is_one_line(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    node = tmp_path / "full"
+    try:
+        os.mknod(node, 0o666 | stat.S_IFCHR, os.makedev(1, 7))
+    except PermissionError:
+        pytest.skip("making a device node needs root")
+    with pytest.raises(HyptaxError, match="full: cannot write: no space left"):
+        write_json(node, {"a": 1})
+    assert node.is_char_device()
+
+
+def test_dash_writes_to_stdout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write_json("-", {"a": 1})
+    assert json.loads(capsys.readouterr().out) == {"a": 1}
+    assert list(tmp_path.iterdir()) == []

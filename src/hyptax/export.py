@@ -35,7 +35,7 @@ from . import __version__
 from .data.taxonomy import Taxonomy
 from .embeddings import Embeddings
 from .errors import HyptaxError
-from .files import atomic_write, os_problem, write_json
+from .files import atomic_write, is_stdout, os_problem, write_json
 
 FORMATS = ("w2v", "tsv", "npy")
 NPY_FORMAT = "hyptax-vectors"
@@ -45,6 +45,7 @@ def export(
     emb: Embeddings, fmt: str, path: str | os.PathLike[str], tax: Taxonomy | None = None
 ) -> list[Path]:
     """Write ``emb`` in format ``fmt`` (one of :data:`FORMATS`); returns the files written."""
+    check_output(fmt, path)
     if fmt == "w2v":
         return [write_w2v(emb, path)]
     if fmt == "tsv":
@@ -52,6 +53,12 @@ def export(
     if fmt == "npy":
         return write_npy(emb, path)
     raise HyptaxError(f"unknown export format {fmt!r}; choose one of: {', '.join(FORMATS)}")
+
+
+def check_output(fmt: str, path: str | os.PathLike[str]) -> None:
+    """Refuse ``-`` (stdout) for the formats that write several files."""
+    if fmt != "w2v" and is_stdout(path):
+        raise HyptaxError(f"--format {fmt} writes several files; -o - (stdout) takes w2v only")
 
 
 # --------------------------------------------------------------------- word2vec

@@ -3,6 +3,10 @@
 A crash, a kill or a full disk leaves either the old file or the new one, never a
 half-written one. Operating-system failures (read-only folder, disk full) become
 one-line :class:`~hyptax.errors.HyptaxError` messages.
+
+Only regular files are replaced. A symlink is followed (its target is replaced, the
+link kept); a device, FIFO or socket (``/dev/null``, ``/dev/stdout``, a named pipe)
+is written in place; ``-`` (:data:`STDOUT`) is standard output.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import json
 import math
 import os
 import stat
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,6 +34,14 @@ _OS_PROBLEMS = {
     errno.ENOENT: "folder does not exist",
 }
 
+STDOUT = "-"
+"""The output name that means standard output."""
+
+
+def is_stdout(path: str | os.PathLike[str] | None) -> bool:
+    """Whether an output name means standard output (``-``)."""
+    return path is not None and os.fspath(path) == STDOUT
+
 
 def os_problem(exc: OSError) -> str:
     """A short description of an operating-system failure."""
@@ -41,12 +54,23 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[
 
     On any exception the temporary file is removed and ``path`` is untouched. A kill
     leaves the temporary file behind; its name carries the writer's process id, so the
-    next write of ``path`` removes it (:func:`clear_stale`).
+    next write of ``path`` removes it (:func:`clear_stale`). A symlink is followed (the
+    file it points to is replaced, the link stays); a device or FIFO is written in
+    place, and ``-`` writes to standard output.
 
     >>> with atomic_write(tmp / "out.txt", "w") as fh:  # doctest: +SKIP
     ...     fh.write("hello")
     """
-    target = Path(path)
+    if is_stdout(path):
+        with _stdout_write(mode) as fh:
+            yield fh
+        return
+    shown = Path(path)
+    target = Path(os.path.realpath(shown)) if shown.is_symlink() else shown
+    if _is_special(target):
+        with _in_place_write(target, shown, mode) as fh:
+            yield fh
+        return
     if target.parent != Path() and not target.parent.exists():
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -58,7 +82,7 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[
         fd, tmp_name = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=target.parent)
         os.fchmod(fd, _file_mode(target))  # mkstemp makes 0600; a new file gets the umask's
     except OSError as exc:
-        raise HyptaxError(f"{target}: cannot write: {os_problem(exc)}") from None
+        raise HyptaxError(f"{shown}: cannot write: {os_problem(exc)}") from None
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, mode) as fh:
@@ -68,10 +92,42 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[
         os.replace(tmp, target)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise HyptaxError(f"{target}: cannot write: {os_problem(exc)}") from None
+        raise HyptaxError(f"{shown}: cannot write: {os_problem(exc)}") from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _is_special(target: Path) -> bool:
+    """Whether ``target`` exists and is something a rename must not replace: a
+    character or block device, a FIFO or a socket."""
+    try:
+        mode = target.stat().st_mode
+    except OSError:
+        return False
+    return stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
+
+
+@contextlib.contextmanager
+def _in_place_write(target: Path, shown: Path, mode: str) -> Iterator[IO[Any]]:
+    """Write straight into a device or FIFO (there is nothing to rename over)."""
+    try:
+        with open(target, mode) as fh:
+            yield fh
+    except OSError as exc:
+        raise HyptaxError(f"{shown}: cannot write: {os_problem(exc)}") from None
+
+
+@contextlib.contextmanager
+def _stdout_write(mode: str) -> Iterator[IO[Any]]:
+    """Standard output, text or binary as ``mode`` says; flushed, never closed."""
+    sys.stdout.flush()
+    fh: IO[Any] = sys.stdout if "b" not in mode else sys.stdout.buffer
+    try:
+        yield fh
+        fh.flush()
+    except OSError as exc:
+        raise HyptaxError(f"<stdout>: cannot write: {os_problem(exc)}") from None
 
 
 def _file_mode(target: Path) -> int:

@@ -32,7 +32,7 @@ import numpy as np
 from .data.taxonomy import Taxonomy
 from .embeddings import Embeddings
 from .errors import HyptaxError
-from .files import atomic_write
+from .files import atomic_write, is_stdout
 
 MAX_POINTS = 200_000
 """Points drawn at most in the disk view (a seeded sample beyond that, stated)."""
@@ -239,12 +239,21 @@ def plot_curves(records: list[dict[str, Any]]) -> Any:
     return fig
 
 
+def figure_format(path: str | os.PathLike[str]) -> str:
+    """The picture format of ``path``, from its suffix (png, svg, pdf); ``-`` (stdout)
+    is a PNG. Raises HyptaxError for any other suffix."""
+    if is_stdout(path):
+        return "png"
+    fmt = Path(path).suffix.lower().lstrip(".")
+    if fmt not in ("png", "svg", "pdf"):
+        raise HyptaxError(f"{path}: the picture must end in .png, .svg or .pdf")
+    return fmt
+
+
 def save_figure(fig: Any, path: str | os.PathLike[str]) -> Path:
     """Write a Figure atomically; the format follows the suffix (png, svg, pdf)."""
     path = Path(path)
-    fmt = path.suffix.lower().lstrip(".")
-    if fmt not in ("png", "svg", "pdf"):
-        raise HyptaxError(f"{path}: the picture must end in .png, .svg or .pdf")
+    fmt = figure_format(path)
     buf = io.BytesIO()
     fig.savefig(buf, format=fmt, dpi=150)
     with atomic_write(path, "wb") as fh:

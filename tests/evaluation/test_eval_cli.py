@@ -98,3 +98,33 @@ def test_errors_are_one_line(checkpoint, tmp_path, capsys):
     assert main(["evaluate", str(checkpoint), "--data", str(data)]) == 2
     err = capsys.readouterr().err
     assert "no vector for 2 of the 3 nodes" in err and "differs from the data" in err
+
+
+def test_outputs_to_stdout_devices_and_symlinks(checkpoint, tmp_path, capsys):
+    import os
+    import stat
+
+    assert main(["export", str(checkpoint), "--format", "w2v", "-o", "-"]) == 0
+    out, err = capsys.readouterr()
+    assert out.splitlines()[0] == "103 2" and len(out.splitlines()) == 104  # the vectors only
+    assert "wrote -" in err
+    assert main(["evaluate", str(checkpoint), "--json", "-"]) == 0
+    out, err = capsys.readouterr()
+    assert "reconstruction" in json.loads(out) and "Reconstruction" in err
+    assert main(["export", str(checkpoint), "--format", "npy", "-o", "-"]) == 2
+    assert "takes w2v only" in capsys.readouterr().err
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "latest.w2v").symlink_to("runs/vectors.w2v")
+    assert (
+        main(["export", str(checkpoint), "--format", "w2v", "-o", str(tmp_path / "latest.w2v")])
+        == 0
+    )
+    assert (tmp_path / "latest.w2v").is_symlink()
+    assert (tmp_path / "runs" / "vectors.w2v").read_text().startswith("103 2\n")
+    null = tmp_path / "null"
+    try:
+        os.mknod(null, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    except PermissionError:
+        return  # making a device node needs root
+    assert main(["export", str(checkpoint), "--format", "w2v", "-o", str(null)]) == 0
+    assert null.is_char_device()

@@ -10,7 +10,7 @@ from ..config import MAIN_RANKS, DataOptions
 from ..data import load_taxonomy, prepared
 from ..data.summary import format_summary, summarize
 from ..data.taxonomy import Taxonomy
-from ..files import write_json
+from ..files import is_stdout, write_json
 
 
 def add_data_options(parser: argparse.ArgumentParser) -> None:
@@ -57,31 +57,34 @@ def load_with_status(spec: str, options: DataOptions) -> Taxonomy:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("prepare", help="prepare a dataset once, as a compact .npz file")
     p.add_argument("spec", metavar="SPEC", help="dataset spec (ncbi:small, wordnet:nouns, FILE...)")
-    p.add_argument("-o", "--output", required=True, metavar="FILE.npz", help="where to write it")
+    p.add_argument(
+        "-o", "--output", required=True, metavar="FILE.npz", help="where to write it (- for stdout)"
+    )
     add_data_options(p)
     p.set_defaults(handler=_prepare)
 
     p = sub.add_parser("info", help="print what a dataset holds")
     p.add_argument("spec", metavar="SPEC", help="dataset spec or prepared .npz file")
-    p.add_argument("--json", metavar="FILE", help="also write the summary as JSON")
+    p.add_argument("--json", metavar="FILE", help="also write the summary as JSON (- for stdout)")
     add_data_options(p)
     p.set_defaults(handler=_info)
 
 
 def _prepare(args: argparse.Namespace) -> int:
-    if not args.output.lower().endswith(".npz"):
+    if not args.output.lower().endswith(".npz") and not is_stdout(args.output):
         args.output += ".npz"
     tax = load_with_status(args.spec, data_options(args))
     meta = prepared.save(tax, args.output)
-    print(format_summary(summarize(tax)))
-    print(f"wrote {args.output} (hash {meta['hash']})")
+    say = sys.stderr if is_stdout(args.output) else sys.stdout  # stdout holds the data
+    print(format_summary(summarize(tax)), file=say)
+    print(f"wrote {args.output} (hash {meta['hash']})", file=say)
     return 0
 
 
 def _info(args: argparse.Namespace) -> int:
     tax = load_with_status(args.spec, data_options(args))
     info = summarize(tax)
-    print(format_summary(info))
+    print(format_summary(info), file=sys.stderr if is_stdout(args.json) else sys.stdout)
     if args.json:
         write_json(args.json, info)
     return 0

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ..config import DataOptions, EvalConfig, from_dict
 from ..data.taxonomy import Taxonomy
 from ..errors import HyptaxError
-from ..files import read_jsonl, write_json
+from ..files import is_stdout, read_jsonl, write_json
 from .data_cmds import add_data_options, data_options, load_with_status
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ PLOT_KINDS = ("disk", "depth", "curves", "all")
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="measure how well an embedding encodes its hierarchy")
     _common(p)
-    p.add_argument("--json", metavar="FILE", help="also write the report as JSON")
+    p.add_argument("--json", metavar="FILE", help="also write the report as JSON (- for stdout)")
     p.add_argument(
         "--sample",
         type=int,
@@ -39,7 +39,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("plot", help="draw the Poincaré disk, norms by depth, training curves")
     _common(p)
-    p.add_argument("-o", "--output", required=True, metavar="FILE.png|svg", help="picture file")
+    p.add_argument(
+        "-o", "--output", required=True, metavar="FILE.png|svg",
+        help="picture file (- for a PNG on stdout)",
+    )  # fmt: skip
     p.add_argument(
         "--kind",
         choices=PLOT_KINDS,
@@ -62,7 +65,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         dest="fmt",
         help="w2v: word2vec text; tsv: projector folder; npy: vectors + names",
     )
-    p.add_argument("-o", "--output", required=True, metavar="PATH", help="file or folder")
+    p.add_argument(
+        "-o", "--output", required=True, metavar="PATH", help="file or folder (- for stdout: w2v)"
+    )
     p.set_defaults(handler=_export)
 
     p = sub.add_parser("neighbors", help="the nearest taxa of a node by hyperbolic distance")
@@ -105,7 +110,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         split_seed=int(train.get("seed") or 0),
         progress=sys.stderr.isatty(),
     )
-    print(format_report(report))
+    print(format_report(report), file=sys.stderr if is_stdout(args.json) else sys.stdout)
     if args.json:
         write_json(args.json, report)
     return 0
@@ -114,8 +119,11 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _plot(args: argparse.Namespace) -> int:
     from .. import plotting
 
-    emb = load(args.checkpoint)
     out = Path(args.output)
+    if args.kind == "all" and is_stdout(out):
+        raise HyptaxError("--kind all writes three pictures; -o - (stdout) takes one --kind")
+    plotting.figure_format(out)  # a bad suffix fails before the data loads
+    emb = load(args.checkpoint)
     kinds = ("disk", "depth", "curves") if args.kind == "all" else (args.kind,)
     tax = _taxonomy(args, emb) if set(kinds) & {"disk", "depth"} else None
     for kind in kinds:
@@ -131,19 +139,20 @@ def _plot(args: argparse.Namespace) -> int:
                 continue
             fig = plotting.plot_curves(records)
         plotting.save_figure(fig, path)
-        print(f"wrote {path}")
+        _wrote(path)
     return 0
 
 
 def _export(args: argparse.Namespace) -> int:
-    from ..export import export
+    from ..export import check_output, export
 
+    check_output(args.fmt, args.output)  # before the checkpoint and data load
     emb = load(args.checkpoint)
     tax = _taxonomy(args, emb) if args.fmt in ("tsv", "npy") else None
     if tax is not None:
         emb = emb.with_taxonomy(tax)
     for path in export(emb, args.fmt, args.output, tax):
-        print(f"wrote {path}")
+        _wrote(path)
     return 0
 
 
@@ -174,6 +183,11 @@ def _neighbors(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------- helpers
+def _wrote(path: str | Path) -> None:
+    """Say what was written: on stdout, or on stderr when stdout holds the output."""
+    print(f"wrote {path}", file=sys.stderr if is_stdout(path) else sys.stdout)
+
+
 def _taxonomy(args: argparse.Namespace, emb: Embeddings) -> Taxonomy:
     """The dataset to measure against: ``--data``, else the one recorded with the vectors."""
     recorded = emb.meta.get("data") or {}
