@@ -88,3 +88,29 @@ def test_checkpoint_layout_and_embed(tsv, tmp_path, capsys):
     assert ckpt["epoch"] == 0 and ckpt["weight"].shape == (121, 4)
     report = json.loads((out / "report.json").read_text())
     assert report["reconstruction"]["map"] > 0.9  # a tree embeds well without training
+
+
+def test_a_relative_data_path_is_stored_resolved(tsv, tmp_path, monkeypatch, capsys):
+    import shutil
+
+    a = tmp_path / "a"
+    a.mkdir()
+    shutil.copy(tsv, a / "tiny.tsv")
+    monkeypatch.chdir(a)
+    assert main(["embed", "--data", "tiny.tsv", "--dim", "2", "--out", "r", "--quiet"]) == 0
+    ckpt = torch.load(a / "r" / "best.pt", weights_only=True)
+    assert ckpt["data"]["spec"] == str(a / "tiny.tsv")
+    assert ckpt["data"]["typed"] == "tiny.tsv"  # as typed, for display
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    assert main(["neighbors", "a/r/best.pt", "c5", "-k", "2"]) == 0
+    assert main(["evaluate", "a/r/best.pt", "--sample", "20"]) == 0
+    assert main(["export", "a/r/best.pt", "--format", "tsv", "-o", "proj"]) == 0
+    assert main(["plot", "a/r/best.pt", "-o", "disk.png"]) == 0
+    capsys.readouterr()
+    (a / "tiny.tsv").rename(a / "moved.tsv")
+    assert main(["neighbors", "a/r/best.pt", "c5"]) == 2
+    (err,) = [x for x in capsys.readouterr().err.splitlines() if x.startswith("hyptax: error")]
+    assert "moved.tsv" not in err and "tiny.tsv: no such file" in err
+    assert "recorded in a/r/best.pt; --data SPEC overrides it" in err
+    assert main(["neighbors", "a/r/best.pt", "c5", "--data", "a/moved.tsv"]) == 0

@@ -143,7 +143,9 @@ def write_npy(emb: Embeddings, path: str | os.PathLike[str]) -> list[Path]:
             "n_nodes": emb.n,
             "dim": emb.dim,
             "coord_dim": emb.coord_dim,
-            "data": {k: data[k] for k in ("spec", "options", "hash", "n_nodes") if k in data},
+            "data": {
+                k: data[k] for k in ("spec", "typed", "options", "hash", "n_nodes") if k in data
+            },
             "vectors": vec_path.name,
             "names": names_path.name,
         },

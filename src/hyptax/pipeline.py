@@ -25,7 +25,7 @@ import torch
 
 from . import __version__
 from .config import EvalConfig, TrainConfig, to_dict
-from .data import load_taxonomy
+from .data import load_taxonomy, resolve_spec
 from .data.taxonomy import Taxonomy
 from .errors import ConfigError, HyptaxError
 from .files import atomic_write, clear_stale, os_problem, plain_json, write_json
@@ -96,12 +96,13 @@ def run(
     echo: Echo = print,
 ) -> RunResult:
     """Train an embedding as ``config`` says; see the module docstring."""
+    config, typed = resolve_data(config)
     device = check_setup(config, paths, resume)
-    tax = load_data(config, echo)
+    tax = load_data(config, echo, typed)
     data = prepare_pairs(tax, config)
     table = make_model(tax, config, device)
     optimizer = make_optimizer_for(table, config)
-    files = run_files(tax, config, paths)
+    files = run_files(tax, config, paths, typed)
     if resume and paths is not None:
         state = resume_state(paths.resume_from(), table, optimizer, files)
     else:
@@ -119,6 +120,13 @@ def run(
     if report:
         result.report = evaluate_run(result, paths, progress, echo)
     return result
+
+
+def resolve_data(config: TrainConfig) -> tuple[TrainConfig, str]:
+    """``config`` with its data spec resolved (:func:`hyptax.data.resolve_spec`: a
+    relative path made absolute, so the run finds its data from any folder), and the
+    spec as typed, for display."""
+    return replace(config, data=resolve_spec(config.data)), config.data
 
 
 def check_setup(config: TrainConfig, paths: RunPaths | None, resume: bool) -> torch.device:
@@ -162,15 +170,15 @@ def choose_device(gpu: int) -> torch.device:
     return torch.device(f"cuda:{gpu}")
 
 
-def load_data(config: TrainConfig, echo: Echo = print) -> Taxonomy:
-    """The taxonomy of ``config.data``; checks the flags that depend on its size, and
-    that the run fits in memory (before the closure is built)."""
+def load_data(config: TrainConfig, echo: Echo = print, shown: str | None = None) -> Taxonomy:
+    """The taxonomy of ``config.data`` (named ``shown`` in messages); checks the flags
+    that depend on its size, and that the run fits in memory (before the closure is built)."""
     from .training.memory import check_memory
 
     tax = load_taxonomy(config.data, config.data_options)
     config.check_nodes(tax.n_nodes)
     check_memory(tax, config)
-    echo(f"{config.data}: {tax.n_nodes:,} nodes, {tax.n_closure:,} closure pairs")
+    echo(f"{shown or config.data}: {tax.n_nodes:,} nodes, {tax.n_closure:,} closure pairs")
     return tax
 
 
@@ -212,14 +220,18 @@ def make_optimizer_for(table: EmbeddingTable, config: TrainConfig) -> Optimizer:
     )  # fmt: skip
 
 
-def run_files(tax: Taxonomy, config: TrainConfig, paths: RunPaths | None) -> RunFiles:
-    """The fixed part of every checkpoint, and where records and checkpoints go."""
+def run_files(
+    tax: Taxonomy, config: TrainConfig, paths: RunPaths | None, typed: str | None = None
+) -> RunFiles:
+    """The fixed part of every checkpoint, and where records and checkpoints go.
+    ``data.spec`` is the resolved spec, ``data.typed`` the one the user typed."""
     from .data.prepared import dataset_hash
 
     static = {
         "config": to_dict(config),
         "data": {
             "spec": config.data,
+            "typed": typed or config.data,
             "options": to_dict(config.data_options),
             "hash": dataset_hash(tax),
             "n_nodes": tax.n_nodes,
@@ -308,10 +320,11 @@ def embed(
 ) -> RunResult:  # fmt: skip
     """An embedding built without training (``config.init``, e.g. constructive):
     the same checkpoint and report as a training run, at epoch 0."""
+    config, typed = resolve_data(config)
     device = check_setup(config, paths, resume=False)
-    tax = load_data(config, echo)
+    tax = load_data(config, echo, typed)
     table = make_model(tax, config, device)
-    files = run_files(tax, config, paths)
+    files = run_files(tax, config, paths, typed)
     if paths is not None:
         write_json(paths.run_json, files.static["config"])
         checkpoint = {

@@ -297,7 +297,8 @@ def _group_name(tax: Taxonomy | None, g: int) -> str:
 def _source(emb: Embeddings, tax: Taxonomy | None) -> str:
     if tax is not None and tax.source:
         return tax.source
-    return str((emb.meta.get("data") or {}).get("spec") or "embedding")
+    data = emb.meta.get("data") or {}
+    return str(data.get("typed") or data.get("spec") or "embedding")
 
 
 def _palette() -> list[Any]:

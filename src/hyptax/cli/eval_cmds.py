@@ -190,15 +190,24 @@ def _wrote(path: str | Path) -> None:
 
 def _taxonomy(args: argparse.Namespace, emb: Embeddings) -> Taxonomy:
     """The dataset to measure against: ``--data``, else the one recorded with the vectors."""
+    from ..data import resolve_spec
+
     recorded = emb.meta.get("data") or {}
     spec = args.data or recorded.get("spec")
     if not spec:
         raise HyptaxError(f"{args.checkpoint}: no dataset is recorded with it; pass --data SPEC")
-    if args.data is None or args.data == recorded.get("spec"):
+    if args.data is None or resolve_spec(args.data) == recorded.get("spec"):
         options = from_dict(DataOptions, recorded.get("options") or {})
     else:
         options = data_options(args)
-    tax = load_with_status(spec, options)
+    try:
+        tax = load_with_status(spec, options)
+    except HyptaxError as exc:
+        if args.data is not None:
+            raise
+        raise HyptaxError(
+            f"{exc} (the data path recorded in {args.checkpoint}; --data SPEC overrides it)"
+        ) from None
     _check_hash(tax, spec, recorded)
     return tax
 

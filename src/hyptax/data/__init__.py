@@ -17,13 +17,14 @@ spec                        what it loads
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from ..config import DataOptions
 from ..errors import HyptaxError
 from .taxonomy import Taxonomy
 
-__all__ = ["DataOptions", "Taxonomy", "load_taxonomy"]
+__all__ = ["DataOptions", "Taxonomy", "load_taxonomy", "resolve_spec"]
 
 EDGE_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz", ".txt.gz")
 PICKLE_SUFFIXES = (".pkl", ".pickle")
@@ -70,6 +71,26 @@ def load_taxonomy(spec: str, options: DataOptions | None = None) -> Taxonomy:
         f"unknown dataset spec {spec!r}: use ncbi, ncbi:small, ncbi:NAME, taxdump:DIR, "
         "wordnet:nouns, wordnet:mammals, or a .csv/.tsv/.pkl/.npz file"
     )
+
+
+def resolve_spec(spec: str) -> str:
+    """``spec`` with the file or folder it names made absolute, so that a run records
+    data it can find again from any working folder; other specs are returned as they are.
+
+    >>> resolve_spec("ncbi:Mammalia")
+    'ncbi:Mammalia'
+    >>> resolve_spec("taxdump:/data/dump")
+    'taxdump:/data/dump'
+    """
+    scheme, _, rest = spec.partition(":")
+    if scheme == "ncbi" and not _looks_like_path(spec):
+        return spec
+    if scheme == "taxdump" and rest:
+        return f"taxdump:{os.path.abspath(rest)}"
+    if scheme == "wordnet" and rest:
+        which, _, root = rest.partition("@")
+        return f"wordnet:{which}@{os.path.abspath(root)}" if root else spec
+    return os.path.abspath(spec) if _looks_like_path(spec) else spec
 
 
 def _looks_like_path(spec: str) -> bool:

@@ -5,7 +5,7 @@ A checkpoint is ``torch.save`` of a dict of plain types, loadable with
 
     {"format": "hyptax-checkpoint", "hyptax_version": str,
      "config": dict,                     # resolved TrainConfig (to_dict)
-     "data": {"spec", "options", "hash", "n_nodes"},
+     "data": {"spec", "typed", "options", "hash", "n_nodes"},  # spec resolved, typed as typed
      "ids": list[str], "names": list[str], "manifold": "poincare" | "lorentz",
      "weight": Tensor (n, coord_dim),    # on the CPU, never NaN
      "epoch": int,                       # epochs completed
