@@ -114,3 +114,36 @@ def test_a_relative_data_path_is_stored_resolved(tsv, tmp_path, monkeypatch, cap
     assert "moved.tsv" not in err and "tiny.tsv: no such file" in err
     assert "recorded in a/r/best.pt; --data SPEC overrides it" in err
     assert main(["neighbors", "a/r/best.pt", "c5", "--data", "a/moved.tsv"]) == 0
+
+
+def test_two_runs_into_one_folder_do_not_mix(tsv, tmp_path, capsys):
+    import os
+
+    from hyptax.files import hold_lock
+    from hyptax.pipeline import RunPaths
+
+    out = tmp_path / "run"
+    paths = RunPaths.in_dir(out)
+    with hold_lock(paths.lock):  # another run is writing there
+        assert train("--data", tsv, "--out", str(out), "--epochs", "1") == 2
+        err = capsys.readouterr().err
+        assert f"pid {os.getpid()}" in err and err.count("\n") == 1
+        assert not paths.best.exists() and not paths.metrics.exists()
+    assert not out.exists()  # the lock is gone with its holder, and the folder made for it
+    out.mkdir()
+    paths.lock.write_text("999999999\n")  # a killed run's lock: taken over
+    assert train("--data", tsv, "--out", str(out), "--epochs", "1") == 0
+    assert not paths.lock.exists()
+
+
+def test_a_lock_refuses_a_second_holder_and_leaves_no_folder(tmp_path):
+    from hyptax.errors import HyptaxError
+    from hyptax.files import hold_lock
+
+    lock = tmp_path / "new" / "deeper" / ".lock"
+    with hold_lock(lock):
+        assert lock.read_text().strip() == str(__import__("os").getpid())
+        with pytest.raises(HyptaxError, match=r"new/deeper: another hyptax run \(pid \d+\)"):
+            with hold_lock(lock):
+                pass
+    assert not (tmp_path / "new").exists()  # folders made for the lock alone are removed

@@ -169,6 +169,81 @@ def _running(pid: int) -> bool:
     return True
 
 
+@contextlib.contextmanager
+def hold_lock(lock: str | os.PathLike[str]) -> Iterator[None]:
+    """Hold an exclusive lock on the folder of ``lock``, a file holding the holder's pid.
+
+    A second holder gets a one-line HyptaxError naming the first one's pid. The lock is
+    an ``flock`` on the file, which the kernel drops when its holder dies, so a lock
+    file left by a killed run is taken over. Folders made for the lock are removed
+    again on release when they are left empty.
+    """
+    import fcntl
+
+    lock = Path(lock)
+    made = _make_folders(lock.parent)
+    try:
+        fd = _locked_fd(lock, fcntl)
+    except BaseException:
+        _remove_empty(made)
+        raise
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        yield
+    finally:
+        lock.unlink(missing_ok=True)  # before closing: no one else holds it now
+        os.close(fd)
+        _remove_empty(made)
+
+
+def _locked_fd(lock: Path, fcntl: Any) -> int:
+    """An open descriptor of ``lock`` holding its ``flock``; HyptaxError when taken."""
+    while True:
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise HyptaxError(f"{lock.parent}: cannot write: {os_problem(exc)}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise HyptaxError(
+                f"{lock.parent}: another hyptax run (pid {holder}) is writing here; "
+                "wait for it to finish or write elsewhere"
+            ) from None
+        try:
+            same = os.path.samestat(os.fstat(fd), os.stat(lock))
+        except FileNotFoundError:
+            same = False
+        if same:  # not a file its last holder unlinked while we opened it
+            return fd
+        os.close(fd)
+
+
+def _make_folders(folder: Path) -> list[Path]:
+    """Make ``folder`` and its missing parents; returns those made, deepest first."""
+    missing = [p for p in (folder, *folder.parents) if not p.exists()]
+    for p in reversed(missing):
+        try:
+            p.mkdir()
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            _remove_empty(missing[missing.index(p) + 1 :])
+            raise HyptaxError(f"{folder}: cannot create folder: {os_problem(exc)}") from None
+    return missing
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    for p in folders:  # deepest first
+        try:
+            p.rmdir()
+        except OSError:
+            return
+
+
 def plain_json(obj: Any) -> Any:
     """``obj`` with every NaN or infinite float replaced by None (JSON has no NaN)."""
     if isinstance(obj, float):

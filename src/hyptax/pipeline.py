@@ -14,6 +14,7 @@ final evaluation report (``report.json``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Callable
@@ -28,7 +29,7 @@ from .config import EvalConfig, TrainConfig, to_dict
 from .data import load_taxonomy, resolve_spec
 from .data.taxonomy import Taxonomy
 from .errors import ConfigError, HyptaxError
-from .files import atomic_write, clear_stale, os_problem, plain_json, write_json
+from .files import atomic_write, clear_stale, hold_lock, os_problem, plain_json, write_json
 from .model import EmbeddingTable
 from .optim import Optimizer, make_optimizer
 from .training.checkpoint import check_same_data, load_checkpoint, save_checkpoint
@@ -53,12 +54,15 @@ class RunPaths:
     best: Path
     last: Path
     report: Path
+    lock: Path
+    """Held while a run writes (:func:`hyptax.files.hold_lock`): ``RUN_DIR/.lock``,
+    or ``PATH.stem + .lock``."""
 
     @classmethod
     def in_dir(cls, out: str | Path) -> RunPaths:
         d = Path(out)
         return cls(d / "run.json", d / "metrics.jsonl", d / "best.pt", d / "last.pt",
-                   d / "report.json")  # fmt: skip
+                   d / "report.json", d / ".lock")  # fmt: skip
 
     @classmethod
     def at_checkpoint(cls, path: str | Path) -> RunPaths:
@@ -66,7 +70,7 @@ class RunPaths:
         stem = p.with_suffix("") if p.suffix == ".pt" else p
         side = lambda ext: stem.with_name(stem.name + ext)  # noqa: E731
         return cls(side(".run.json"), side(".metrics.jsonl"), p, side(".last.pt"),
-                   side(".report.json"))  # fmt: skip
+                   side(".report.json"), side(".lock"))  # fmt: skip
 
     def resume_from(self) -> Path:
         """``last``, or ``best`` when ``last`` is missing: a kill while the first
@@ -95,8 +99,17 @@ def run(
     report: bool = True,
     echo: Echo = print,
 ) -> RunResult:
-    """Train an embedding as ``config`` says; see the module docstring."""
+    """Train an embedding as ``config`` says; see the module docstring. The run holds
+    ``paths.lock`` throughout: a second run into the same files stops at once."""
     config, typed = resolve_data(config)
+    with _locked(paths):
+        return _run(config, typed, paths, resume, progress, report, echo)
+
+
+def _run(
+    config: TrainConfig, typed: str, paths: RunPaths | None, resume: bool, progress: bool,
+    report: bool, echo: Echo,
+) -> RunResult:  # fmt: skip
     device = check_setup(config, paths, resume)
     tax = load_data(config, echo, typed)
     data = prepare_pairs(tax, config)
@@ -321,6 +334,13 @@ def embed(
     """An embedding built without training (``config.init``, e.g. constructive):
     the same checkpoint and report as a training run, at epoch 0."""
     config, typed = resolve_data(config)
+    with _locked(paths):
+        return _embed(config, typed, paths, progress, echo)
+
+
+def _embed(
+    config: TrainConfig, typed: str, paths: RunPaths | None, progress: bool, echo: Echo
+) -> RunResult:
     device = check_setup(config, paths, resume=False)
     tax = load_data(config, echo, typed)
     table = make_model(tax, config, device)
@@ -337,6 +357,11 @@ def embed(
     result = RunResult(table, tax, config, None, None)
     result.report = evaluate_run(result, paths, progress, echo)
     return result
+
+
+def _locked(paths: RunPaths | None) -> contextlib.AbstractContextManager[None]:
+    """The run's lock (nothing to lock without files)."""
+    return hold_lock(paths.lock) if paths is not None else contextlib.nullcontext()
 
 
 def _training_summary(state: FitState) -> dict[str, Any]:
