@@ -58,7 +58,6 @@ def test_resume_continues_and_refuses_changes(tsv, tmp_path, capsys):
         (["--margin", "-0.1"], "--margin must be >= 0"),
         (["--batch-size", "0"], "--batch-size must be > 0"),
         (["--holdout", "0.5"], "--holdout must be in [0, 0.5)"),
-        (["--n-negatives", "500"], "must be below the number of nodes (121)"),
         (["--gpu", "7"], "--gpu 7"),
         (["--manifold", "klein"], None),  # argparse choices: exit status 2 too
     ],
@@ -147,3 +146,15 @@ def test_a_lock_refuses_a_second_holder_and_leaves_no_folder(tmp_path):
             with hold_lock(lock):
                 pass
     assert not (tmp_path / "new").exists()  # folders made for the lock alone are removed
+
+
+def test_tiny_graphs_embed_and_train_with_fewer_negatives(tmp_path, capsys):
+    tiny = tmp_path / "tiny.csv"
+    tiny.write_text("b,a\nc,a\nd,b\ne,b\nf,c\ng,c\n")  # 7 nodes
+    assert main(["embed", "--data", str(tiny), "--out", str(tmp_path / "e"), "--dim", "2"]) == 0
+    assert "n-negatives" not in capsys.readouterr().out  # a training flag: not embed's concern
+    t = str(tmp_path / "t")
+    assert main(["train", "--data", str(tiny), "--out", t, "--epochs", "1", "--threads", "1"]) == 0
+    assert "--n-negatives 50 capped at 6: the data has 7 nodes" in capsys.readouterr().out
+    ckpt = torch.load(tmp_path / "t" / "best.pt", weights_only=True)
+    assert ckpt["config"]["n_negatives"] == 6

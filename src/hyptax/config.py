@@ -214,12 +214,10 @@ class TrainConfig:
             return self.burn_in
         return 0 if self.init == "constructive" else RANDOM_BURN_IN
 
-    def check_nodes(self, n_nodes: int) -> None:
-        """Checks that need the dataset: enough nodes to draw the negatives from."""
-        if self.n_negatives >= n_nodes:
-            raise ConfigError(
-                f"--n-negatives {self.n_negatives} must be below the number of nodes ({n_nodes})"
-            )
+    def negatives_for(self, n_nodes: int) -> int:
+        """``n_negatives``, capped at the ``n_nodes - 1`` nodes a positive can draw
+        its negatives from (at least 1)."""
+        return max(1, min(self.n_negatives, n_nodes - 1))
 
     def share_for(self, n_nodes: int) -> int:
         """``share_negatives``, resolved: 0 means 1 when one batch draws at least as

@@ -112,6 +112,7 @@ def _run(
 ) -> RunResult:  # fmt: skip
     device = check_setup(config, paths, resume)
     tax = load_data(config, echo, typed)
+    config = fit_negatives(config, tax, echo)
     data = prepare_pairs(tax, config)
     table = make_model(tax, config, device)
     optimizer = make_optimizer_for(table, config)
@@ -189,10 +190,22 @@ def load_data(config: TrainConfig, echo: Echo = print, shown: str | None = None)
     from .training.memory import check_memory
 
     tax = load_taxonomy(config.data, config.data_options)
-    config.check_nodes(tax.n_nodes)
     check_memory(tax, config)
     echo(f"{shown or config.data}: {tax.n_nodes:,} nodes, {tax.n_closure:,} closure pairs")
     return tax
+
+
+def fit_negatives(config: TrainConfig, tax: Taxonomy, echo: Echo = print) -> TrainConfig:
+    """``config`` with ``n_negatives`` capped at what a graph this small can give
+    (:meth:`TrainConfig.negatives_for`), saying so when it changes."""
+    k = config.negatives_for(tax.n_nodes)
+    if k == config.n_negatives:
+        return config
+    echo(
+        f"note: --n-negatives {config.n_negatives} capped at {k}: "
+        f"the data has {tax.n_nodes:,} nodes"
+    )
+    return replace(config, n_negatives=k)
 
 
 def prepare_pairs(tax: Taxonomy, config: TrainConfig) -> TrainData:
