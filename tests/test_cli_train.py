@@ -158,3 +158,20 @@ def test_tiny_graphs_embed_and_train_with_fewer_negatives(tmp_path, capsys):
     assert "--n-negatives 50 capped at 6: the data has 7 nodes" in capsys.readouterr().out
     ckpt = torch.load(tmp_path / "t" / "best.pt", weights_only=True)
     assert ckpt["config"]["n_negatives"] == 6
+
+
+@pytest.mark.parametrize("seed", ["-1", "99999999999999999999"])
+def test_seeds_out_of_range_are_one_line_errors(tsv, tmp_path, capsys, seed):
+    assert train("--data", tsv, "--out", str(tmp_path / "r"), "--seed", seed) == 2
+    assert main(["embed", "--data", tsv, "--out", str(tmp_path / "e"), "--seed", seed]) == 2
+    err = capsys.readouterr().err
+    assert err.count("hyptax: error: --seed must be in [0, 2**63 - 1]") == 2
+    assert err.count("\n") == 2
+
+
+def test_eval_seed_out_of_range_is_refused():
+    from hyptax.config import EvalConfig
+    from hyptax.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"--seed must be in \[0, 2\*\*63 - 1\], not -1"):
+        EvalConfig(seed=-1)

@@ -205,6 +205,7 @@ class TrainConfig:
             raise ConfigError(f"--early-stopping must be > 0, not {self.early_stopping}")
         if self.gpu < -1:
             raise ConfigError(f"--gpu must be -1 (CPU) or a device index, not {self.gpu}")
+        _seed(self.seed)
 
     @property
     def burn_in_epochs(self) -> int:
@@ -240,6 +241,15 @@ RANDOM_BURN_IN = 10
 
 EVAL_POSITIVES = 200_000
 """With ``eval_every=0``, evaluate about once per this many positive pairs trained."""
+
+
+MAX_SEED = 2**63 - 1
+"""The largest seed: torch keeps seeds as 64-bit integers, numpy takes no negative one."""
+
+
+def _seed(seed: int) -> None:
+    if not 0 <= seed <= MAX_SEED:
+        raise ConfigError(f"--seed must be in [0, 2**63 - 1], not {seed}")
 
 
 def _positive(**values: float) -> None:
@@ -311,3 +321,4 @@ class EvalConfig:
         _positive(min_clade_size=self.min_clade_size, boundary_band=self.boundary_band)
         if not 0.0 < self.ci_level < 1.0:
             raise ConfigError(f"ci_level must be in (0, 1), not {self.ci_level}")
+        _seed(self.seed)

@@ -184,13 +184,15 @@ def choose_device(gpu: int) -> torch.device:
     return torch.device(f"cuda:{gpu}")
 
 
-def load_data(config: TrainConfig, echo: Echo = print, shown: str | None = None) -> Taxonomy:
-    """The taxonomy of ``config.data`` (named ``shown`` in messages); checks the flags
-    that depend on its size, and that the run fits in memory (before the closure is built)."""
+def load_data(
+    config: TrainConfig, echo: Echo = print, shown: str | None = None, *, training: bool = True
+) -> Taxonomy:
+    """The taxonomy of ``config.data`` (named ``shown`` in messages); checks that the
+    run (``training`` or not) fits in memory, before the closure is built."""
     from .training.memory import check_memory
 
     tax = load_taxonomy(config.data, config.data_options)
-    check_memory(tax, config)
+    check_memory(tax, config, training=training)
     echo(f"{shown or config.data}: {tax.n_nodes:,} nodes, {tax.n_closure:,} closure pairs")
     return tax
 
@@ -355,7 +357,7 @@ def _embed(
     config: TrainConfig, typed: str, paths: RunPaths | None, progress: bool, echo: Echo
 ) -> RunResult:
     device = check_setup(config, paths, resume=False)
-    tax = load_data(config, echo, typed)
+    tax = load_data(config, echo, typed, training=False)
     table = make_model(tax, config, device)
     files = run_files(tax, config, paths, typed)
     if paths is not None:

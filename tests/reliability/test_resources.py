@@ -286,7 +286,7 @@ tiny = sys.argv[1] + ".tiny.tsv"
 open(tiny, "w").write("".join(f"t{i}\tt{i // 2}\n" for i in range(1, 60)))
 warm = TrainConfig(data=tiny, dim=32, epochs=1, burn_in=0, threads=1, n_negatives=10)
 run(warm, report=False, echo=lambda line: None)  # compile the kernels first
-pipeline.load_data = lambda config, echo=None: tax
+pipeline.load_data = lambda config, echo=None, shown=None: tax
 gc.collect()
 before = int(open("/proc/self/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 run(config, report=False, echo=lambda line: None)
@@ -322,3 +322,51 @@ def test_estimate_covers_a_measured_run(tmp_path: Path) -> None:
         f"memory estimate: {n:,}-node run grew {grown / 2**20:.0f} MB, estimated "
         f"{estimated / 2**20:.0f} MB"
     )
+
+
+def test_a_huge_dim_is_refused_before_the_construction_allocates(
+    inputs, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setattr(memory, "available_bytes", lambda: 60 << 30)
+    out = tmp_path / "e"
+    assert main(["embed", "--data", inputs["tree"], "--out", str(out), "--dim", "100000"]) == 2
+    line = one_error_line(capsys)
+    assert "not enough memory" in line and "construction" in line and "--dim" in line, line
+    assert not out.exists()
+
+
+def test_a_closure_too_large_for_memory_is_refused_before_it_is_built(
+    tmp_path, monkeypatch, capsys
+):
+    chain = tmp_path / "chain.csv"
+    chain.write_text("".join(f"n{i},n{i - 1}\n" for i in range(1, 3000)))  # 4.5M closure pairs
+    monkeypatch.setattr(memory, "available_bytes", lambda: 50 << 20)
+    assert main(["info", str(chain)]) == 2
+    line = one_error_line(capsys)
+    assert "not enough memory" in line and "4,498,500 closure pairs" in line, line
+
+
+def test_a_prepared_file_that_unpacks_too_large_is_refused(inputs, tmp_path, monkeypatch, capsys):
+    import numpy as np
+
+    bomb = tmp_path / "bomb.npz"
+    np.savez_compressed(
+        bomb, ids=np.zeros(20 << 20, dtype=np.uint8)
+    )  # 20 MB of zeros, 20 KB packed
+    assert bomb.stat().st_size < 1 << 20
+    monkeypatch.setattr(memory, "available_bytes", lambda: 10 << 20)
+    assert main(["info", str(bomb)]) == 2
+    line = one_error_line(capsys)
+    assert "bomb.npz" in line and "unpacks to 20.0 MB" in line and "10.0 MB" in line, line
+
+
+def test_out_of_memory_anywhere_is_one_line(inputs, monkeypatch, capsys):
+    import hyptax.cli.data_cmds as data_cmds
+
+    def exhausted(*args, **kwargs):
+        raise MemoryError("Unable to allocate 74.5 GiB")
+
+    monkeypatch.setattr(data_cmds, "summarize", exhausted)
+    assert main(["info", inputs["tree"]]) == 2
+    line = one_error_line(capsys)
+    assert line.startswith("hyptax: error: out of memory") and "smaller" in line, line

@@ -44,6 +44,14 @@ def main(argv: list[str] | None = None) -> int:
     except HyptaxError as exc:
         print(f"hyptax: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except MemoryError as exc:  # an allocation no estimate foresaw
+        detail = f" ({' '.join(str(exc).split())})" if str(exc) else ""
+        print(
+            f"hyptax: error: out of memory{detail}; try a smaller --dim, --dtype float32, "
+            "--sample N, or a smaller dataset",
+            file=sys.stderr,
+        )
+        return HyptaxError.exit_code
     except KeyboardInterrupt:
         print("hyptax: interrupted", file=sys.stderr)
         return 130

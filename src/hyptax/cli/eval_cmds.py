@@ -98,9 +98,9 @@ def _common(p: argparse.ArgumentParser) -> None:
 def _evaluate(args: argparse.Namespace) -> int:
     from ..evaluation import evaluate, format_report
 
+    config = EvalConfig(sample=args.sample, seed=args.seed)  # bad flags fail before loading
     emb = load(args.checkpoint)
     tax = _taxonomy(args, emb)
-    config = EvalConfig(sample=args.sample, seed=args.seed)
     train = emb.meta.get("config") or {}
     report = evaluate(
         emb,

@@ -184,7 +184,23 @@ def _open(path: str | Path) -> Any:
         raise InputError(f"not a prepared dataset ({type(exc).__name__})", path=path) from None
     if not isinstance(npz, np.lib.npyio.NpzFile):  # a bare .npy array
         raise InputError("not a prepared dataset (a .npy array, not an .npz archive)", path=path)
+    _check_unpacked(npz, path)
     return npz
+
+
+def _check_unpacked(npz: Any, path: str | Path) -> None:
+    """Refuse an archive whose arrays, unpacked, would not fit in memory (a few MB of
+    zip can unpack to many GB)."""
+    from ..training.memory import shortfall, size
+
+    unpacked = sum(info.file_size for info in npz.zip.infolist())
+    have = shortfall(unpacked)
+    if have is not None:
+        npz.close()
+        raise InputError(
+            f"unpacks to {size(unpacked)}, but only {size(have)} of memory is available",
+            path=path,
+        )
 
 
 def _manifest(npz: Any, path: str | Path) -> dict[str, Any]:

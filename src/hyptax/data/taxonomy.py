@@ -204,7 +204,12 @@ class Taxonomy:
         Built level by level: the pairs at distance ``k + 1`` are the parents of the
         ancestors at distance ``k``. On a tree no pair can repeat, so no dedup is
         needed; on a DAG each level is deduplicated against the pairs found so far.
+        Raises HyptaxError, before building, when the pairs would not fit in memory
+        (a tree has exactly ``depth.sum()`` of them, a DAG at least as many).
         """
+        from ..training.memory import check_closure
+
+        check_closure(int(self.depth.sum(dtype=np.int64)), self.source or "the data")
         if self.is_tree:
             return self._tree_closure()
         n = self.n_nodes
