@@ -110,3 +110,32 @@ def test_load_refuses_a_missing_or_foreign_file(tmp_path):
     torch.save({"weights": torch.zeros(2)}, bad)
     with pytest.raises(HyptaxError, match="not a hyptax checkpoint"):
         hyptax.load(bad)
+
+
+def test_shared_names_are_refused_with_their_candidates():
+    from hyptax.errors import AmbiguousName
+
+    names = ["root", "Bacillus", "Bacillus", "Homo sapiens", "Bacillus (x)", "Gallus gallus"]
+    ranks = ["no rank", "genus", "genus", "species", "species", "species"]
+    emb = Embeddings(IDS, names, vectors(), "poincare", ranks=ranks)
+    for call in (
+        lambda: emb.lookup("Bacillus"),
+        lambda: emb.nearest("Bacillus"),
+        lambda: emb.distance("root", "Bacillus"),
+        lambda: emb.vector("Bacillus"),
+    ):
+        with pytest.raises(AmbiguousName) as err:
+            call()
+        msg = str(err.value)
+        assert "'Bacillus' names 2 nodes: Bacillus (2, genus), Bacillus (3, genus)" in msg
+        assert "'Bacillus (ID)' or the id" in msg and "\n" not in msg
+    assert emb.lookup("Bacillus (3)") == 2 and emb.lookup("3") == 2
+    assert emb.lookup("Bacillus (x)") == 4  # a name with brackets of its own
+    with pytest.raises(KeyError, match="no node 4 is named 'Bacillus'"):
+        emb.lookup("Bacillus (4)")
+    shared = Taxonomy.from_edges(IDS, np.array([1, 2, 3, 4, 5]), np.array([0, 0, 1, 1, 2]),
+                                 names=names)  # fmt: skip
+    with pytest.raises(AmbiguousName):
+        shared.lookup("Bacillus")
+    assert shared.lookup("Bacillus (2)") == 1
+    assert shared.lineage(3) == ["root", "Bacillus"]

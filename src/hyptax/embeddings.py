@@ -8,7 +8,8 @@
 
 Evaluation, plotting and export read an :class:`Embeddings` (plus a taxonomy for
 the hierarchy) and nothing else. Nodes are looked up by id first, then by display
-name (the first node of a repeated name wins).
+name, then as ``name (id)``; a name that several nodes share is refused with the
+list of them (:class:`~hyptax.errors.AmbiguousName`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .data.taxonomy import Taxonomy, suggest
+from .data.taxonomy import Taxonomy, find_node, index_names, suggest
 from .errors import HyptaxError
 from .manifolds import get_manifold
 
@@ -111,17 +112,14 @@ class Embeddings:
         return {s: i for i, s in enumerate(self.ids)}
 
     @cached_property
-    def name_index(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for i, s in enumerate(self.names):
-            out.setdefault(s, i)
-        return out
+    def name_index(self) -> dict[str, list[int]]:
+        return index_names(self.names)
 
     def lookup(self, key: str) -> int:
-        """Row of an id or a display name; KeyError with close suggestions otherwise."""
-        row = self.index.get(key)
-        if row is None:
-            row = self.name_index.get(key)
+        """Row of an id, a display name or ``name (id)`` (:func:`~hyptax.data.taxonomy.find_node`);
+        KeyError with close suggestions when unknown, :class:`~hyptax.errors.AmbiguousName`
+        when several nodes share the name."""
+        row = find_node(key, self.index, self.name_index, self.ids, self.names, self.ranks)
         if row is None:
             raise KeyError(f"unknown node {key!r}{self._suggestions(key)}")
         return row

@@ -41,6 +41,24 @@ class ConfigError(HyptaxError):
     """A flag or configuration value out of range."""
 
 
+class AmbiguousName(HyptaxError):
+    """A display name that several nodes share; ``rows`` are their indices.
+
+    >>> str(AmbiguousName("Bacillus", [0, 4], ["Bacillus (1386)", "Bacillus (55087)"]))
+    "'Bacillus' names 2 nodes: Bacillus (1386), Bacillus (55087); ask for 'Bacillus (ID)' or the id"
+    """
+
+    SHOWN = 10
+
+    def __init__(self, name: str, rows: list[int], labels: list[str]) -> None:
+        self.name, self.rows = name, list(rows)
+        more = f" and {len(labels) - self.SHOWN:,} more" if len(labels) > self.SHOWN else ""
+        super().__init__(
+            f"{name!r} names {len(rows):,} nodes: {', '.join(labels[: self.SHOWN])}{more}; "
+            f"ask for '{name} (ID)' or the id"
+        )
+
+
 _REPR = reprlib.Repr()
 _REPR.maxstring = _REPR.maxother = 200
 

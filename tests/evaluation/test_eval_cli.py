@@ -128,3 +128,29 @@ def test_outputs_to_stdout_devices_and_symlinks(checkpoint, tmp_path, capsys):
         return  # making a device node needs root
     assert main(["export", str(checkpoint), "--format", "w2v", "-o", str(null)]) == 0
     assert null.is_char_device()
+
+
+def test_neighbors_of_a_shared_name_lists_the_candidates(tmp_path, capsys):
+    ids = ["1", "2", "3", "1386", "55087"]
+    names = ["root", "Bacteria", "Insecta", "Bacillus", "Bacillus"]
+    ranks = ["no rank", "superkingdom", "class", "genus", "genus"]
+    tax = Taxonomy.from_edges(ids, np.array([1, 2, 3, 4]), np.array([0, 0, 1, 2]),
+                              names=names, ranks=ranks)  # fmt: skip
+    data = tmp_path / "toy.npz"
+    prepared.save(tax, data)
+    path = tmp_path / "best.pt"
+    save_checkpoint(path, {
+        "config": {}, "data": {"spec": str(data), "options": {},
+                               "hash": prepared.dataset_hash(tax), "n_nodes": 5},
+        "ids": ids, "names": names, "manifold": "poincare",
+        "weight": fan_embedding(tax, (1.0, 2.0)),
+        "epoch": 0, "best_metric": None, "optimizer": {}, "rng": {}, "history": [],
+    })  # fmt: skip
+    assert main(["neighbors", str(path), "Bacillus"]) == 2
+    (err,) = [x for x in capsys.readouterr().err.splitlines() if x.startswith("hyptax: error")]
+    assert "'Bacillus' names 2 nodes" in err
+    assert "Bacillus (1386, genus; root > Bacteria)" in err
+    assert "Bacillus (55087, genus; root > Insecta)" in err
+    assert "ask for 'Bacillus (ID)' or the id" in err
+    assert main(["neighbors", str(path), "Bacillus (55087)", "-k", "1"]) == 0
+    assert "nearest to Bacillus (id 55087" in capsys.readouterr().out

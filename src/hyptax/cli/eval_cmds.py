@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import DataOptions, EvalConfig, from_dict
 from ..data.taxonomy import Taxonomy
-from ..errors import HyptaxError
+from ..errors import AmbiguousName, HyptaxError
 from ..files import is_stdout, read_jsonl, write_json
 from .data_cmds import add_data_options, data_options, load_with_status
 
@@ -164,6 +164,8 @@ def _neighbors(args: argparse.Namespace) -> int:
         row = emb.lookup(args.name)  # before loading the data: a typo fails fast
     except KeyError as exc:
         raise HyptaxError(str(exc.args[0])) from None
+    except AmbiguousName as exc:
+        raise _with_lineage(exc, emb, _taxonomy(args, emb)) from None
     emb = emb.with_taxonomy(_taxonomy(args, emb))
     print(f"nearest to {emb.names[row]} (id {emb.ids[row]}, {_describe(emb, row)}):")
     rows = [("#", "distance", "name", "rank", "depth", "id")]
@@ -236,6 +238,26 @@ def _records(args: argparse.Namespace, emb: Embeddings) -> list[dict[str, Any]]:
         if path.is_file():
             return read_jsonl(path)
     return list(emb.meta.get("history") or [])
+
+
+LINEAGE_SHOWN = 4
+"""Nearest ancestors shown for each candidate of a shared name."""
+
+
+def _with_lineage(exc: AmbiguousName, emb: Embeddings, tax: Taxonomy) -> AmbiguousName:
+    """The same refusal, each candidate with its rank and lineage from ``tax``."""
+    labels = []
+    for row in exc.rows:
+        i = tax.index.get(emb.ids[row], -1)
+        label = emb.ids[row]
+        if i >= 0 and tax.ranks is not None and tax.ranks[i]:
+            label += f", {tax.ranks[i]}"
+        lineage = tax.lineage(i) if i >= 0 else []
+        if lineage:
+            shown = lineage[-LINEAGE_SHOWN:]
+            label += "; " + " > ".join(["...", *shown] if len(lineage) > len(shown) else shown)
+        labels.append(f"{emb.names[row]} ({label})")
+    return AmbiguousName(exc.name, exc.rows, labels)
 
 
 def _describe(emb: Embeddings, row: int) -> str:

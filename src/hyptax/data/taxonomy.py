@@ -14,6 +14,7 @@ depth-norm correlation need. On a tree this is the usual depth.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -21,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError, brief
+from ..errors import AmbiguousName, InputError, brief
 
 INDEX = np.int32
 
@@ -261,8 +262,7 @@ class Taxonomy:
         """``(n,)`` int32: each node's top-level group, the depth-1 ancestor on its
         first parent path (``-1`` for roots). With a single root these are the
         root's children; with several roots, the roots themselves."""
-        first_parent = np.full(self.n_nodes, -1, dtype=np.int64)
-        first_parent[self.child[::-1]] = self.parent[::-1]
+        first_parent = self.first_parent
         level = 0 if len(self.roots) > 1 else 1
         group = np.where(self.depth == level, np.arange(self.n_nodes), -1)
         cur = np.arange(self.n_nodes)
@@ -274,21 +274,36 @@ class Taxonomy:
         return group.astype(INDEX)
 
     def lookup(self, key: str) -> int:
-        """Node index for an id or a display name; raises KeyError with suggestions."""
-        if key in self.index:
-            return self.index[key]
-        by_name = self.name_index.get(key)
-        if by_name is not None:
-            return by_name
-        raise KeyError(f"unknown node {key!r}{suggest(key, self.names.tolist())}")
+        """Node index for an id, a display name or ``name (id)`` (:func:`find_node`);
+        KeyError with suggestions when unknown, AmbiguousName when the name is shared."""
+        names = self.names.tolist()
+        ranks = None if self.ranks is None else self.ranks.tolist()
+        row = find_node(key, self.index, self.name_index, self.ids.tolist(), names, ranks)
+        if row is None:
+            raise KeyError(f"unknown node {key!r}{suggest(key, names)}")
+        return row
 
     @cached_property
-    def name_index(self) -> dict[str, int]:
-        """Map from display name to node index (first node of a repeated name wins)."""
-        out: dict[str, int] = {}
-        for i, s in enumerate(self.names.tolist()):
-            out.setdefault(s, i)
-        return out
+    def name_index(self) -> dict[str, list[int]]:
+        """Map from display name to the indices of the nodes that have it."""
+        return index_names(self.names.tolist())
+
+    @cached_property
+    def first_parent(self) -> np.ndarray:
+        """``(n,)`` int64: each node's first listed parent (-1 for roots), the path
+        :meth:`top_level` and :meth:`lineage` follow."""
+        first = np.full(self.n_nodes, -1, dtype=np.int64)
+        first[self.child[::-1]] = self.parent[::-1]
+        return first
+
+    def lineage(self, i: int) -> list[str]:
+        """Names of node ``i``'s ancestors along its first parents, root first."""
+        out = []
+        i = int(self.first_parent[i])
+        while i >= 0:
+            out.append(str(self.names[i]))
+            i = int(self.first_parent[i])
+        return out[::-1]
 
     def rank_counts(self) -> Counter[str]:
         return Counter(self.ranks.tolist()) if self.ranks is not None else Counter()
@@ -343,6 +358,49 @@ class Taxonomy:
         raise InputError(
             f"cycle: {names}", path=path, line=None if lines is None else int(lines[k])
         )
+
+
+_WITH_ID = re.compile(r"^(?P<name>.*?)\s*\((?P<id>[^()]+)\)$")
+
+
+def index_names(names: list[str]) -> dict[str, list[int]]:
+    """Map from display name to the indices of the nodes that have it."""
+    out: dict[str, list[int]] = {}
+    for i, s in enumerate(names):
+        out.setdefault(s, []).append(i)
+    return out
+
+
+def find_node(
+    key: str,
+    index: dict[str, int],
+    by_name: dict[str, list[int]],
+    ids: list[str],
+    names: list[str],
+    ranks: list[str] | None = None,
+) -> int | None:
+    """The one rule that turns what a user typed into a node: an id; else a name that
+    one node has; else ``name (id)``. None when nothing matches. A name several nodes
+    share raises :class:`AmbiguousName` listing them (``name (id, rank)``); ``name
+    (id)`` naming the wrong node raises KeyError."""
+    row = index.get(key)
+    if row is not None:
+        return row
+    rows = by_name.get(key)
+    if rows is not None and len(rows) == 1:
+        return rows[0]
+    if rows:
+        labels = [
+            f"{names[i]} ({ids[i]}{f', {ranks[i]}' if ranks and ranks[i] else ''})" for i in rows
+        ]
+        raise AmbiguousName(key, rows, labels)
+    found = _WITH_ID.match(key)
+    if found is None:
+        return None
+    row = index.get(found["id"])
+    if row is None or names[row] != found["name"]:
+        raise KeyError(f"unknown node {key!r}: no node {found['id']} is named {found['name']!r}")
+    return row
 
 
 def suggest(key: str, candidates: list[str], n: int = 3) -> str:
