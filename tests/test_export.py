@@ -89,3 +89,17 @@ def test_npy_errors_are_one_line(tmp_path):
         hyptax.load(vec)
     with pytest.raises(HyptaxError, match="unknown export format"):
         export(emb(), "csv", tmp_path / "x")
+
+
+def test_an_npy_export_with_bad_points_is_refused(tmp_path):
+    export(emb(), "npy", tmp_path / "v")
+    vec = np.load(tmp_path / "v.npy")
+    vec[2] *= 1.5 / np.linalg.norm(vec[2])
+    vec[4, 0] = np.nan
+    np.save(tmp_path / "v.npy", vec)
+    with pytest.raises(HyptaxError, match=r"v.npy: 1 of 7 rows are not finite"):
+        hyptax.load(tmp_path / "v.npy")
+    vec[4, 0] = 0.0
+    np.save(tmp_path / "v.npy", vec)
+    with pytest.raises(HyptaxError, match=r"v.npy: 1 of 7 rows lie outside the Poincaré ball"):
+        hyptax.load(tmp_path / "v.npy")

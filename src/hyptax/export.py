@@ -30,12 +30,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from . import __version__
 from .data.taxonomy import Taxonomy
 from .embeddings import Embeddings
 from .errors import HyptaxError
 from .files import atomic_write, is_stdout, os_problem, write_json
+from .training.checkpoint import bad_points
 
 FORMATS = ("w2v", "tsv", "npy")
 NPY_FORMAT = "hyptax-vectors"
@@ -180,6 +182,9 @@ def read_npy(path: str | os.PathLike[str]) -> Embeddings:
         raise HyptaxError(
             f"{vec_path}: {len(rows)} names but vectors of shape {vectors.shape} ({vectors.dtype})"
         )
+    problem = bad_points(torch.as_tensor(vectors), str(meta.get("manifold", "")))
+    if problem:
+        raise HyptaxError(f"{vec_path}: {problem}")
     has_ranks = any(r[2] for r in rows)
     depth = np.array([int(r[3]) if r[3] else -1 for r in rows], dtype=np.int64)
     return Embeddings(

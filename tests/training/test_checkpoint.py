@@ -111,3 +111,41 @@ def test_truncated_and_damaged(tmp_path):
         ck.load_checkpoint(path)
     with pytest.raises(HyptaxError, match="no such checkpoint"):
         ck.load_checkpoint(tmp_path / "missing.pt")
+
+
+def _forge(path, data):
+    """Write a checkpoint past save_checkpoint's own refusals (a foreign writer)."""
+    torch.save({"format": ck.FORMAT, "hyptax_version": hyptax.__version__, **data}, path)
+
+
+def test_points_outside_the_ball_or_not_finite_are_refused_with_a_count(tmp_path):
+    from hyptax.manifolds import get_manifold
+
+    path = tmp_path / "a.pt"
+    data = sample()
+    data["weight"][1] *= 1.5 / data["weight"][1].norm()  # a row at norm 1.5
+    data["weight"][3] /= data["weight"][3].norm()  # and one on the boundary itself
+    _forge(path, data)
+    with pytest.raises(HyptaxError, match=r"a.pt: .*2 of 5 rows lie outside the Poincaré ball"):
+        ck.load_checkpoint(path)
+    data = sample()
+    data["weight"][0, 0] = float("nan")
+    data["weight"][4, 2] = float("inf")
+    _forge(path, data)
+    with pytest.raises(HyptaxError, match=r"2 of 5 rows are not finite"):
+        ck.load_checkpoint(path)
+    data = sample()  # a Lorentz point on the lower sheet, and one off the hyperboloid
+    data["manifold"] = "lorentz"
+    data["weight"] = get_manifold("lorentz").from_poincare(data["weight"] * 0.9)
+    data["weight"][0, 0] *= -1
+    data["weight"][2, 0] = 0.5
+    _forge(path, data)
+    with pytest.raises(HyptaxError, match=r"2 of 5 rows lie off the hyperboloid"):
+        ck.load_checkpoint(path)
+
+
+def test_saving_refuses_points_outside_the_ball(tmp_path):
+    data = sample()
+    data["weight"][1] *= 1.5 / data["weight"][1].norm()
+    with pytest.raises(HyptaxError, match="1 of 5 rows lie outside the Poincaré ball"):
+        ck.save_checkpoint(tmp_path / "a.pt", data)

@@ -26,9 +26,15 @@ class PoincareBall:
     """Poincaré ball of curvature -1; points ``(..., dim)``."""
 
     name = "poincare"
+    domain = "outside the Poincaré ball (norm >= 1)"
+    """How :meth:`outside` rows are described in messages."""
 
     def coord_dim(self, dim: int) -> int:
         return dim
+
+    def outside(self, x: torch.Tensor) -> torch.Tensor:
+        """``(n,)`` bool: rows of finite ``x (n, dim)`` that are not points of the ball."""
+        return ~(x.norm(dim=-1) < 1.0)
 
     def dist(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return poincare.dist(x, y)
@@ -105,9 +111,16 @@ class Lorentz:
     """Lorentz (hyperboloid) model of curvature -1; points ``(..., dim + 1)``."""
 
     name = "lorentz"
+    domain = "off the hyperboloid's upper sheet (x0 < 1, or outside the ball once mapped)"
+    """How :meth:`outside` rows are described in messages."""
 
     def coord_dim(self, dim: int) -> int:
         return dim + 1
+
+    def outside(self, x: torch.Tensor) -> torch.Tensor:
+        """``(n,)`` bool: rows of finite ``x (n, dim + 1)`` that no point of the upper
+        sheet explains: ``x0 < 1``, or a Poincaré image outside the unit ball."""
+        return ~(x[..., 0] >= 1.0) | ~(lorentz.to_poincare(x).norm(dim=-1) < 1.0)
 
     def dist(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return lorentz.dist(x, y)

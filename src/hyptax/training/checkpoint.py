@@ -31,7 +31,7 @@ import torch
 from .. import __version__
 from ..errors import HyptaxError, brief
 from ..files import atomic_write
-from ..manifolds import MANIFOLDS
+from ..manifolds import MANIFOLDS, get_manifold
 
 FORMAT = "hyptax-checkpoint"
 REQUIRED: dict[str, type | tuple[type, ...]] = {
@@ -49,8 +49,9 @@ REQUIRED: dict[str, type | tuple[type, ...]] = {
 def save_checkpoint(path: str | os.PathLike[str], checkpoint: dict[str, Any]) -> None:
     """Write ``checkpoint`` atomically; refuse (HyptaxError) weights with NaN or Inf."""
     weight = checkpoint["weight"]
-    if not bool(torch.isfinite(weight).all()):
-        raise HyptaxError(f"{path}: refusing to write a checkpoint with NaN or Inf weights")
+    problem = bad_points(weight, checkpoint.get("manifold", "poincare"))
+    if problem:
+        raise HyptaxError(f"{path}: refusing to write a checkpoint: {problem}")
     checkpoint = {"format": FORMAT, "hyptax_version": __version__, **checkpoint}
     checkpoint["weight"] = weight.detach().to("cpu", copy=True).contiguous()
     with atomic_write(path, "wb") as fh:
@@ -102,13 +103,30 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
             f"{path}: damaged hyptax checkpoint: {n} ids but weight of shape {tuple(weight.shape)}"
         )
     dense = weight.layout == torch.strided and weight.device.type == "cpu"
-    if not dense or not weight.is_floating_point() or not bool(torch.isfinite(weight).all()):
-        raise HyptaxError(f"{path}: damaged hyptax checkpoint: weights are not finite floats")
+    if not dense or not weight.is_floating_point():
+        raise HyptaxError(f"{path}: damaged hyptax checkpoint: weights are not floats")
     if checkpoint["manifold"] not in MANIFOLDS:
         raise HyptaxError(
             f"{path}: damaged hyptax checkpoint: unknown manifold {brief(checkpoint['manifold'])}"
         )
+    problem = bad_points(weight, checkpoint["manifold"])
+    if problem:
+        raise HyptaxError(f"{path}: damaged hyptax checkpoint: {problem}")
     return checkpoint
+
+
+def bad_points(weight: torch.Tensor, manifold: str) -> str | None:
+    """What is wrong with the rows of ``weight (n, coord_dim)`` as points of
+    ``manifold`` (how many are not finite, else how many lie outside it), or None."""
+    n = len(weight)
+    finite = torch.isfinite(weight).all(dim=-1)
+    if not bool(finite.all()):
+        return f"{int((~finite).sum()):,} of {n:,} rows are not finite (NaN or Inf)"
+    m = get_manifold(manifold)
+    outside = m.outside(weight)
+    if bool(outside.any()):
+        return f"{int(outside.sum()):,} of {n:,} rows lie {m.domain}"
+    return None
 
 
 def check_same_data(checkpoint: dict[str, Any], data: dict[str, Any], path: str | Path) -> None:
