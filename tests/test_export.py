@@ -103,3 +103,10 @@ def test_an_npy_export_with_bad_points_is_refused(tmp_path):
     np.save(tmp_path / "v.npy", vec)
     with pytest.raises(HyptaxError, match=r"v.npy: 1 of 7 rows lie outside the Poincaré ball"):
         hyptax.load(tmp_path / "v.npy")
+
+
+def test_npy_names_with_unicode_line_breaks_round_trip(tmp_path):
+    names = [f"n{c}x" for c in "\x85\u2028\u2029\x0b\x0c\x1c\x1d"]
+    e = Embeddings(IDS, names, emb().vectors, "poincare")
+    export(e, "npy", tmp_path / "v")
+    assert hyptax.load(tmp_path / "v.npy").names == names

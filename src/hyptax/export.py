@@ -161,7 +161,7 @@ def read_npy(path: str | os.PathLike[str]) -> Embeddings:
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         vectors = np.load(vec_path, allow_pickle=False)
-        lines = names_path.read_text(encoding="utf-8").splitlines()
+        lines = names_path.read_text(encoding="utf-8").removesuffix("\n").split("\n")
     except OSError as exc:
         raise HyptaxError(f"{exc.filename}: cannot read: {os_problem(exc)}") from None
     except ValueError as exc:  # bad JSON or a damaged .npy

@@ -273,3 +273,15 @@ def test_truncated_and_garbage_pickles(tmp_path: Path) -> None:
         path = write(tmp_path, name, blob)
         with pytest.raises(InputError, match=r"not a readable pickle \(truncated or corrupt"):
             load_pickle(path)
+
+
+@pytest.mark.parametrize(
+    "char", ["\x85", "\u2028", "\u2029", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e"]
+)
+@pytest.mark.parametrize(("name", "sep"), [("t.tsv", "\t"), ("t.txt", "\t"), ("t.txt", " "),
+                                           ("t.csv", ",")])  # fmt: skip
+def test_only_newlines_end_a_line(tmp_path: Path, char: str, name: str, sep: str) -> None:
+    odd = f"x{char}y"
+    text = f"b{sep}a\r\n{odd}{sep}a\nd{sep}{odd}\n"
+    tax = load_edges(write(tmp_path, name, text))
+    assert parent_pairs(tax) == {("b", "a"), (odd, "a"), ("d", odd)}

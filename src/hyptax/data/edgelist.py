@@ -50,6 +50,7 @@ import csv
 import gzip
 import io
 import pickle
+import re
 import zlib
 from collections.abc import Iterator
 from os import PathLike
@@ -230,7 +231,7 @@ def _separator(path: Path, text: str) -> str | None:
         return ","
     if name.endswith(".tsv"):
         return "\t"
-    first = next((s for s in text.splitlines() if s.strip() and not _comment(s)), "")
+    first = next((s for s in _lines(text) if s.strip() and not _comment(s)), "")
     return "\t" if "\t" in first else "," if "," in first else None
 
 
@@ -264,10 +265,10 @@ def _columns(text: str, sep: str | None, path: Path) -> tuple[list[int], list[st
 def _split(text: str, sep: str | None, path: Path) -> Iterator[tuple[int, list[str]]]:
     """``(line number, fields)`` of each line that is neither blank nor a comment."""
     if sep != ",":
-        for k, line in enumerate(text.splitlines(), 1):
+        for k, line in enumerate(_lines(text), 1):
             stripped = line.strip()
             if stripped and stripped[0] != "#":
-                yield k, line.split(sep) if sep else stripped.split()
+                yield k, line.split(sep) if sep else _BLANKS.split(line.strip(" \t"))
         return
     reader = csv.reader(io.StringIO(text))
     start = 1  # a quoted field may span lines: report the line a record starts on
@@ -278,6 +279,20 @@ def _split(text: str, sep: str | None, path: Path) -> Iterator[tuple[int, list[s
             start = reader.line_num + 1
     except csv.Error as exc:
         raise InputError(f"malformed CSV: {exc}", path=path, line=reader.line_num) from None
+
+
+_BLANKS = re.compile(r"[ \t]+")
+"""What separates the fields of a whitespace-separated line: spaces and tabs only."""
+
+
+def _lines(text: str) -> list[str]:
+    """The lines of ``text``, split at ``\n`` (and ``\r\n``) only: ``str.splitlines``
+    would also split at U+0085, U+2028, ``\x0b``, ``\x0c`` and ``\x1c``-``\x1e``,
+    which a name may hold (CSV, read by the csv module, keeps them too)."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [line.removesuffix("\r") for line in lines]
 
 
 def _comment(line: str) -> bool:

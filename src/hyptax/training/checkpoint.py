@@ -104,7 +104,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
         )
     dense = weight.layout == torch.strided and weight.device.type == "cpu"
     if not dense or not weight.is_floating_point():
-        raise HyptaxError(f"{path}: damaged hyptax checkpoint: weights are not floats")
+        raise HyptaxError(f"{path}: damaged hyptax checkpoint: weights are not finite floats")
     if checkpoint["manifold"] not in MANIFOLDS:
         raise HyptaxError(
             f"{path}: damaged hyptax checkpoint: unknown manifold {brief(checkpoint['manifold'])}"
