@@ -44,7 +44,8 @@ def test_w2v_loads_in_gensim(tmp_path, manifold):
     from gensim.models import KeyedVectors
 
     e = emb(manifold)
-    (path,) = export(e, "w2v", tmp_path / "emb.w2v")
+    path, mapping = export(e, "w2v", tmp_path / "emb.w2v")  # names changed: a mapping too
+    assert mapping.name == "emb.w2v.tokens.tsv"
     kv = KeyedVectors.load_word2vec_format(str(path), binary=False)
     assert kv.vectors.shape == (7, 3)
     assert list(kv.index_to_key) == w2v_tokens(e)
@@ -110,3 +111,24 @@ def test_npy_names_with_unicode_line_breaks_round_trip(tmp_path):
     e = Embeddings(IDS, names, emb().vectors, "poincare")
     export(e, "npy", tmp_path / "v")
     assert hyptax.load(tmp_path / "v.npy").names == names
+
+
+def test_w2v_tokens_stay_unique_and_whitespace_free_when_names_collide(tmp_path):
+    from gensim.models import KeyedVectors
+
+    ids = ["x y", "7", "x_y#x_y", "a b", "9", "10"]
+    names = ["x y", "x_y", "x_y#x_y", "p\u2028q", "p q", "plain"]
+    e = Embeddings(ids, names, emb().vectors[:6], "poincare")
+    tokens = w2v_tokens(e)
+    assert len(set(tokens)) == 6 and not any(c.isspace() for t in tokens for c in t), tokens
+    assert tokens[5] == "plain"
+    path, mapping = export(e, "w2v", tmp_path / "v.w2v")
+    kv = KeyedVectors.load_word2vec_format(str(path), binary=False)
+    assert list(kv.index_to_key) == tokens
+    text = mapping.read_text(encoding="utf-8")
+    rows = [line.split("\t") for line in text.removesuffix("\n").split("\n")]
+    assert rows[0] == ["token", "id", "name"]
+    assert [r[0] for r in rows[1:]] == tokens and [r[1] for r in rows[1:]] == ids
+    plain = Embeddings(["1", "2"], ["a", "b"], emb().vectors[:2], "poincare")
+    assert export(plain, "w2v", tmp_path / "v.w2v") == [path]  # no change: no mapping,
+    assert not mapping.exists()  # and none left from the export before

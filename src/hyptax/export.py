@@ -16,8 +16,10 @@ format      files
 ==========  ===================================================================
 
 word2vec tokens cannot hold spaces: whitespace in a name becomes ``_``, and names
-that still collide get their id appended (``Bacillus#1386``), so every token is
-unique. All files are written atomically.
+that then collide get their id appended (``Bacillus#1386``), so every token is
+unique and free of whitespace; when any token differs from its name,
+``PATH.tokens.tsv`` beside the export maps token to id and name. All files are
+written atomically.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ def export(
     """Write ``emb`` in format ``fmt`` (one of :data:`FORMATS`); returns the files written."""
     check_output(fmt, path)
     if fmt == "w2v":
-        return [write_w2v(emb, path)]
+        return write_w2v(emb, path)
     if fmt == "tsv":
         return write_projector(emb, path, tax)
     if fmt == "npy":
@@ -64,22 +66,67 @@ def check_output(fmt: str, path: str | os.PathLike[str]) -> None:
 
 
 # --------------------------------------------------------------------- word2vec
+def _token(text: str) -> str:
+    """``text`` with each run of whitespace (any Unicode space or line break) as ``_``."""
+    return re.sub(r"\s+", "_", text.strip()) or "_"
+
+
 def w2v_tokens(emb: Embeddings) -> list[str]:
-    """Unique whitespace-free tokens: names with whitespace as ``_``, ``#id`` on clashes."""
-    base = [re.sub(r"\s+", "_", name.strip()) or "_" for name in emb.names]
+    """Unique whitespace-free tokens: names with whitespace as ``_``; ``#id`` (its own
+    whitespace as ``_`` too) where two names give one token; ``#2``, ``#3``... in the
+    rare case that still clashes."""
+    base = [_token(name) for name in emb.names]
     counts = Counter(base)
-    return [t if counts[t] == 1 else f"{t}#{i}" for t, i in zip(base, emb.ids, strict=True)]
+    first = [
+        t if counts[t] == 1 else f"{t}#{_token(i)}" for t, i in zip(base, emb.ids, strict=True)
+    ]
+    counts = Counter(first)
+    used = {t for t in first if counts[t] == 1}
+    tokens = []
+    for t in first:
+        token, k = t, 1
+        while counts[t] > 1 and token in used:
+            k += 1
+            token = f"{t}#{k}"
+        used.add(token)
+        tokens.append(token)
+    return tokens
 
 
-def write_w2v(emb: Embeddings, path: str | os.PathLike[str]) -> Path:
-    """word2vec text format of the Poincaré coordinates (17 significant digits)."""
+def w2v_mapping_path(path: str | os.PathLike[str]) -> Path:
+    """``PATH.tokens.tsv``: token, id and name of each row, beside a w2v export whose
+    tokens differ from the names."""
+    path = Path(path)
+    return path.with_name(path.name + ".tokens.tsv")
+
+
+def write_w2v(emb: Embeddings, path: str | os.PathLike[str]) -> list[Path]:
+    """word2vec text format of the Poincaré coordinates (17 significant digits), and
+    the token mapping (:func:`w2v_mapping_path`) when some name had to change (a
+    mapping left by an earlier export is removed otherwise; ``-``, stdout, gets none)."""
     path = Path(path)
     p = emb.poincare()
+    tokens = w2v_tokens(emb)
     with atomic_write(path, "w") as fh:
         fh.write(f"{emb.n} {p.shape[1]}\n")
-        for token, row in zip(w2v_tokens(emb), p, strict=True):
+        for token, row in zip(tokens, p, strict=True):
             fh.write(token + " " + " ".join(f"{x:.17g}" for x in row.tolist()) + "\n")
-    return path
+    if is_stdout(path):
+        return [path]
+    mapping = w2v_mapping_path(path)
+    if tokens == emb.names:
+        try:
+            mapping.unlink(missing_ok=True)
+        except OSError as exc:
+            raise HyptaxError(
+                f"{mapping}: cannot remove the stale mapping: {os_problem(exc)}"
+            ) from None
+        return [path]
+    with atomic_write(mapping, "w") as fh:
+        fh.write("token\tid\tname\n")
+        for token, i, name in zip(tokens, emb.ids, emb.names, strict=True):
+            fh.write("\t".join(_escape(f) for f in (token, i, name)) + "\n")
+    return [path, mapping]
 
 
 # --------------------------------------------------------------------- projector
