@@ -175,3 +175,17 @@ def test_eval_seed_out_of_range_is_refused():
 
     with pytest.raises(ConfigError, match=r"--seed must be in \[0, 2\*\*63 - 1\], not -1"):
         EvalConfig(seed=-1)
+
+
+def test_train_and_embed_take_sample(tsv, tmp_path, capsys):
+    out = tmp_path / "e"
+    assert main(["embed", "--data", tsv, "--out", str(out), "--sample", "20", "--quiet"]) == 0
+    rec = json.loads((out / "report.json").read_text())["reconstruction"]
+    assert rec["mode"] == "sampled" and rec["n_nodes_ranked"] == 20
+    out = tmp_path / "t"
+    assert train("--data", tsv, "--out", str(out), "--epochs", "1", "--sample", "30") == 0
+    rec = json.loads((out / "report.json").read_text())["reconstruction"]
+    assert rec["mode"] == "sampled" and rec["n_nodes_ranked"] == 30
+    assert train("--data", tsv, "--out", str(tmp_path / "z"), "--sample", "0") == 2
+    assert "--sample must be > 0" in capsys.readouterr().err
+    assert not (tmp_path / "z").exists()

@@ -279,10 +279,14 @@ class EvalConfig:
 
     Attributes:
         sample: nodes ``u`` ranked for reconstruction MAP; ``None`` ranks every node
-            exactly when ``n_nodes <= exact_max_nodes`` and samples ``auto_sample``
-            nodes otherwise. A sampled result carries a bootstrap confidence interval.
-        exact_max_nodes: the largest graph ranked exactly by default (cost ~ n^2).
-        auto_sample: nodes ranked when a graph is too large for exact ranking.
+            exactly when the predicted cost is at most ``exact_max_cost``, and else a
+            sample sized to fit it (:func:`hyptax.evaluation.ranking.auto_sample`). A
+            sampled result carries a bootstrap confidence interval.
+        exact_max_cost: the largest predicted cost ranked exactly by default, in key
+            operations (:func:`hyptax.evaluation.ranking.anchor_costs`; 2e11 is about
+            a minute on two cores: ``ncbi:small`` at dim 10 fits, a 5,000-deep chain
+            does not). The cost follows pairs times depth, not the node count.
+        auto_sample, min_sample: the most and the fewest nodes an automatic sample ranks.
         n_bootstrap, ci_level: the bootstrap behind every confidence interval.
         quick_sample: nodes ranked by the every-epoch ``quick_metrics``.
         n_pairs: same-clade pairs and as many cross-clade pairs drawn per rank for
@@ -298,8 +302,9 @@ class EvalConfig:
     """
 
     sample: int | None = None
-    exact_max_nodes: int = 150_000
+    exact_max_cost: float = 2e11
     auto_sample: int = 5000
+    min_sample: int = 500
     n_bootstrap: int = 1000
     ci_level: float = 0.95
     quick_sample: int = 1000
@@ -315,7 +320,8 @@ class EvalConfig:
         object.__setattr__(self, "clade_ranks", tuple(self.clade_ranks))
         if self.sample is not None and self.sample <= 0:
             raise ConfigError(f"--sample must be > 0, not {self.sample}")
-        _positive(exact_max_nodes=self.exact_max_nodes, auto_sample=self.auto_sample)
+        _positive(exact_max_cost=self.exact_max_cost, auto_sample=self.auto_sample)
+        _positive(min_sample=self.min_sample)
         _positive(n_bootstrap=self.n_bootstrap, quick_sample=self.quick_sample)
         _positive(n_pairs=self.n_pairs, purity_k=self.purity_k, purity_queries=self.purity_queries)
         _positive(min_clade_size=self.min_clade_size, boundary_band=self.boundary_band)

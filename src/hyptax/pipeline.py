@@ -98,17 +98,19 @@ def run(
     progress: bool = False,
     report: bool = True,
     echo: Echo = print,
+    evaluation: EvalConfig | None = None,
 ) -> RunResult:
     """Train an embedding as ``config`` says; see the module docstring. The run holds
-    ``paths.lock`` throughout: a second run into the same files stops at once."""
+    ``paths.lock`` throughout: a second run into the same files stops at once.
+    ``evaluation`` configures the final report (default: :class:`EvalConfig`)."""
     config, typed = resolve_data(config)
     with _locked(paths):
-        return _run(config, typed, paths, resume, progress, report, echo)
+        return _run(config, typed, paths, resume, progress, report, echo, evaluation)
 
 
 def _run(
     config: TrainConfig, typed: str, paths: RunPaths | None, resume: bool, progress: bool,
-    report: bool, echo: Echo,
+    report: bool, echo: Echo, evaluation: EvalConfig | None,
 ) -> RunResult:  # fmt: skip
     device = check_setup(config, paths, resume)
     tax = load_data(config, echo, typed)
@@ -132,7 +134,7 @@ def _run(
     best = load_best(paths, table)
     result = RunResult(best, tax, config, state, None)
     if report:
-        result.report = evaluate_run(result, paths, progress, echo)
+        result.report = evaluate_run(result, paths, progress, echo, evaluation)
     return result
 
 
@@ -320,8 +322,9 @@ def load_best(paths: RunPaths | None, table: EmbeddingTable) -> EmbeddingTable:
 
 
 def evaluate_run(
-    result: RunResult, paths: RunPaths | None, progress: bool, echo: Echo
-) -> dict[str, Any]:
+    result: RunResult, paths: RunPaths | None, progress: bool, echo: Echo,
+    evaluation: EvalConfig | None = None,
+) -> dict[str, Any]:  # fmt: skip
     """The full evaluation report of the final embedding; written to ``report.json``."""
     from .embeddings import Embeddings
     from .evaluation.report import evaluate, format_report
@@ -332,8 +335,8 @@ def evaluate_run(
         manifold=table.manifold.name, ranks=tax.ranks, depth=tax.depth,
         meta={"hyptax_version": __version__, "config": to_dict(config)},
     )  # fmt: skip
-    report = evaluate(emb, tax, EvalConfig(), holdout=config.holdout, split_seed=config.seed,
-                      progress=progress)  # fmt: skip
+    report = evaluate(emb, tax, evaluation or EvalConfig(), holdout=config.holdout,
+                      split_seed=config.seed, progress=progress)  # fmt: skip
     if result.state is not None:
         report["training"] = _training_summary(result.state)
     if paths is not None:
@@ -344,18 +347,19 @@ def evaluate_run(
 
 def embed(
     config: TrainConfig, *, paths: RunPaths | None = None, progress: bool = False,
-    echo: Echo = print,
+    echo: Echo = print, evaluation: EvalConfig | None = None,
 ) -> RunResult:  # fmt: skip
     """An embedding built without training (``config.init``, e.g. constructive):
     the same checkpoint and report as a training run, at epoch 0."""
     config, typed = resolve_data(config)
     with _locked(paths):
-        return _embed(config, typed, paths, progress, echo)
+        return _embed(config, typed, paths, progress, echo, evaluation)
 
 
 def _embed(
-    config: TrainConfig, typed: str, paths: RunPaths | None, progress: bool, echo: Echo
-) -> RunResult:
+    config: TrainConfig, typed: str, paths: RunPaths | None, progress: bool, echo: Echo,
+    evaluation: EvalConfig | None,
+) -> RunResult:  # fmt: skip
     device = check_setup(config, paths, resume=False)
     tax = load_data(config, echo, typed, training=False)
     table = make_model(tax, config, device)
@@ -370,7 +374,7 @@ def _embed(
         save_checkpoint(paths.best, checkpoint)
         save_checkpoint(paths.last, checkpoint)
     result = RunResult(table, tax, config, None, None)
-    result.report = evaluate_run(result, paths, progress, echo)
+    result.report = evaluate_run(result, paths, progress, echo, evaluation)
     return result
 
 

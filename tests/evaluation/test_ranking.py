@@ -204,3 +204,50 @@ def test_positives_always_leave_the_negatives():
     empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
     merged = reconstruction(view, Queries.from_pairs(desc, anc, tax.n_nodes, exclude=empty))
     assert merged["map"] == plain["map"] and merged["mean_rank"] == plain["mean_rank"]
+
+
+def _chain(n: int):
+    from hyptax.data.taxonomy import Taxonomy
+
+    return Taxonomy.from_edges([f"c{i}" for i in range(n)], np.arange(1, n), np.arange(n - 1))
+
+
+def _queries_and_view(tax, seed=0):
+    w = get_manifold("poincare").random(tax.n_nodes, 10, 0.9, torch.Generator().manual_seed(seed))
+    desc, anc = tax.closure
+    return Queries.from_pairs(desc, anc, tax.n_nodes), ball_view(w, "poincare")
+
+
+def test_exact_or_sampled_follows_the_predicted_cost_not_the_node_count():
+    from hyptax.config import EvalConfig
+    from hyptax.evaluation.ranking import auto_sample
+
+    config = EvalConfig()
+
+    def choice(tax):
+        q, view = _queries_and_view(tax)
+        return auto_sample(view, q, max_cost=config.exact_max_cost, most=config.auto_sample,
+                           least=config.min_sample)  # fmt: skip
+
+    deep = choice(_chain(3000))  # 3,000 nodes, 4.5M pairs: costly
+    assert deep is not None and config.min_sample <= deep < 3000
+    assert choice(random_dag(30_000, 1)) is None  # ten times the nodes, cheap: exact
+
+
+def test_a_deep_chain_ticks_the_progress_bar_as_it_goes(monkeypatch):
+    from hyptax.evaluation import ranking
+
+    ticks = []
+
+    class Bar:
+        def update(self, k):
+            ticks.append(k)
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(ranking, "_progress", lambda total, enabled, desc: Bar())
+    monkeypatch.setattr(ranking, "CHUNK_COST", 1e8, raising=False)
+    q, view = _queries_and_view(_chain(600))
+    ranking.count_closer(view, q, progress=True)
+    assert sum(ticks) == 599 and len(ticks) >= 10  # not one tick at the very end

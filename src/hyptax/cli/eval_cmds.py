@@ -27,13 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="measure how well an embedding encodes its hierarchy")
     _common(p)
     p.add_argument("--json", metavar="FILE", help="also write the report as JSON (- for stdout)")
-    p.add_argument(
-        "--sample",
-        type=int,
-        metavar="N",
-        help="rank a seeded sample of N nodes (default: exact up to "
-        f"{EvalConfig.exact_max_nodes:,} nodes, else {EvalConfig.auto_sample:,} sampled)",
-    )
+    add_sample_option(p)
     p.add_argument("--seed", type=int, default=EvalConfig.seed, help="seed of every sample")
     p.set_defaults(handler=_evaluate)
 
@@ -75,6 +69,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("name", metavar="NAME", help="node id or name")
     p.add_argument("-k", type=int, default=10, help="how many (default: %(default)s)")
     p.set_defaults(handler=_neighbors)
+
+
+def add_sample_option(p: argparse.ArgumentParser) -> None:
+    """``--sample N``, shared by evaluate, train and embed."""
+    p.add_argument(
+        "--sample",
+        type=int,
+        metavar="N",
+        help="rank a seeded sample of N nodes in the reconstruction evaluation (default: "
+        "exact when its predicted cost fits about a minute, else a sample sized to fit, "
+        f"{EvalConfig.min_sample:,} to {EvalConfig.auto_sample:,} nodes)",
+    )
 
 
 def load(path: str) -> Embeddings:

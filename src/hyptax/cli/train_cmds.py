@@ -23,9 +23,11 @@ from ..config import (
     RANDOM_BURN_IN,
     STOP_METRICS,
     DataOptions,
+    EvalConfig,
     TrainConfig,
 )
 from .data_cmds import add_data_options, data_options
+from .eval_cmds import add_sample_option
 
 DEFAULTS = {f.name: f.default for f in fields(TrainConfig)}
 
@@ -77,6 +79,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar, no per-epoch lines")
     for flag, name, kind, choices, text in TRAIN_FLAGS:
         _add_flag(p, flag, name, kind, choices, text)
+    add_sample_option(p)
     add_data_options(p)
     p.set_defaults(handler=_train)
 
@@ -93,6 +96,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     for flag, name, kind, choices, text in TRAIN_FLAGS:
         if flag in EMBED_FLAGS:
             _add_flag(p, flag, name, kind, choices, text)
+    add_sample_option(p)
     add_data_options(p)
     p.set_defaults(handler=_embed)
 
@@ -147,14 +151,16 @@ def _train(args: argparse.Namespace) -> int:
 
     paths = _paths(args)
     given = given_settings(args)
+    evaluation = EvalConfig(sample=args.sample)
     if args.resume:
         config = pipeline.stored_config(paths, **given)
     else:
         config = TrainConfig(**given)
     progress = not args.quiet and sys.stderr.isatty()
     result = pipeline.run(
-        config, paths=paths, resume=args.resume, progress=progress, echo=_echo(args.quiet)
-    )
+        config, paths=paths, resume=args.resume, progress=progress, echo=_echo(args.quiet),
+        evaluation=evaluation,
+    )  # fmt: skip
     _print_report(args.quiet, result.report)
     print(f"wrote {paths.best} (best), {paths.last}, {paths.metrics}, {paths.report}")
     return 0
@@ -164,9 +170,10 @@ def _embed(args: argparse.Namespace) -> int:
     from .. import pipeline
 
     paths = _paths(args)
+    evaluation = EvalConfig(sample=args.sample)
     config = TrainConfig(**given_settings(args, list(EMBED_FLAGS)), init=args.method)
     result = pipeline.embed(config, paths=paths, progress=not args.quiet and sys.stderr.isatty(),
-                   echo=_echo(args.quiet))  # fmt: skip
+                            echo=_echo(args.quiet), evaluation=evaluation)  # fmt: skip
     _print_report(args.quiet, result.report)
     print(f"wrote {paths.best}, {paths.report}")
     return 0

@@ -18,7 +18,7 @@ from ..data.taxonomy import Taxonomy
 from ..embeddings import Embeddings
 from . import hierarchy, linkpred
 from .geometry import ball_view
-from .ranking import Queries, reconstruction
+from .ranking import Queries, auto_sample, reconstruction
 
 FORMAT = "hyptax-report"
 
@@ -96,13 +96,16 @@ def evaluate(
         "settings": {**asdict(config), "holdout": holdout, "split_seed": split_seed},
     }
     clock = time.perf_counter()
+    queries = Queries.from_pairs(desc, anc, tax.n_nodes)
     sample = config.sample
-    if sample is None and tax.n_nodes > config.exact_max_nodes:
-        sample = config.auto_sample
+    if sample is None:  # by the predicted cost, which follows pairs x depth, not nodes
+        sample = auto_sample(view, queries, max_cost=config.exact_max_cost,
+                             most=config.auto_sample, least=config.min_sample,
+                             seed=config.seed)  # fmt: skip
     _say(progress, f"reconstruction ({'exact' if sample is None else f'{sample} sampled nodes'})")
     report["reconstruction"] = reconstruction(
         view,
-        Queries.from_pairs(desc, anc, tax.n_nodes),
+        queries,
         sample=sample,
         seed=config.seed,
         n_bootstrap=config.n_bootstrap,
