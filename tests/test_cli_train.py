@@ -59,6 +59,9 @@ def test_resume_continues_and_refuses_changes(tsv, tmp_path, capsys):
         (["--batch-size", "0"], "--batch-size must be > 0"),
         (["--holdout", "0.5"], "--holdout must be in [0, 0.5)"),
         (["--gpu", "7"], "--gpu 7"),
+        (["--lambda-reg", "inf"], "--lambda-reg must be a finite number, not inf"),
+        (["--lr", "nan"], "--lr must be a finite number, not nan"),
+        (["--early-stopping", "-1"], "--early-stopping must be >= 0 (0 turns it off), not -1"),
         (["--manifold", "klein"], None),  # argparse choices: exit status 2 too
     ],
 )
@@ -189,3 +192,35 @@ def test_train_and_embed_take_sample(tsv, tmp_path, capsys):
     assert train("--data", tsv, "--out", str(tmp_path / "z"), "--sample", "0") == 2
     assert "--sample must be > 0" in capsys.readouterr().err
     assert not (tmp_path / "z").exists()
+
+
+def test_every_command_takes_a_positional_spec_or_data(tsv, tmp_path, capsys):
+    assert train(tsv, "--out", str(tmp_path / "t"), "--epochs", "1") == 0
+    assert main(["embed", tsv, "--out", str(tmp_path / "e"), "--quiet"]) == 0
+    assert main(["info", "--data", tsv]) == 0
+    assert main(["prepare", "--data", tsv, "-o", str(tmp_path / "d.npz")]) == 0
+    assert json.loads((tmp_path / "t" / "run.json").read_text())["data"] == tsv
+    capsys.readouterr()
+    assert main(["info"]) == 2
+    assert "no dataset given" in capsys.readouterr().err
+    assert train(tsv, "--data", str(tmp_path / "d.npz"), "--out", str(tmp_path / "x")) == 2
+    assert "two datasets given" in capsys.readouterr().err
+
+
+def test_embed_over_a_run_does_not_suggest_a_flag_it_lacks(tsv, tmp_path, capsys):
+    out = str(tmp_path / "e")
+    assert main(["embed", tsv, "--out", out, "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["embed", tsv, "--out", out, "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "already holds a run" in err and "--resume" not in err
+
+
+def test_clade_options_on_other_sources_and_an_empty_clade_are_refused(tsv, capsys):
+    assert main(["info", tsv, "--ranks", "main"]) == 2
+    err = capsys.readouterr().err
+    assert "--ranks, --lowest-rank and --clean apply to NCBI sources" in err and tsv in err
+    assert main(["info", tsv, "--clean"]) == 2
+    assert "apply to NCBI sources" in capsys.readouterr().err
+    assert main(["info", "ncbi:"]) == 2
+    assert "'ncbi:' names no clade" in capsys.readouterr().err

@@ -7,6 +7,7 @@ every checkpoint, and :func:`from_dict` reads it back.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any, TypeVar
 
@@ -178,6 +179,7 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if isinstance(self.data_options, dict):
             object.__setattr__(self, "data_options", from_dict(DataOptions, self.data_options))
+        _finite(self)
         _positive(dim=self.dim, batch_size=self.batch_size, n_negatives=self.n_negatives)
         _positive(epochs=self.epochs, n_valid=self.n_valid)
         _nonnegative(share_negatives=self.share_negatives)
@@ -202,7 +204,9 @@ class TrainConfig:
         if self.max_grad_norm is not None and not self.max_grad_norm > 0:
             raise ConfigError(f"--max-grad-norm must be > 0, not {self.max_grad_norm}")
         if self.early_stopping is not None and self.early_stopping <= 0:
-            raise ConfigError(f"--early-stopping must be > 0, not {self.early_stopping}")
+            raise ConfigError(
+                f"--early-stopping must be >= 0 (0 turns it off), not {self.early_stopping}"
+            )
         if self.gpu < -1:
             raise ConfigError(f"--gpu must be -1 (CPU) or a device index, not {self.gpu}")
         _seed(self.seed)
@@ -250,6 +254,14 @@ MAX_SEED = 2**63 - 1
 def _seed(seed: int) -> None:
     if not 0 <= seed <= MAX_SEED:
         raise ConfigError(f"--seed must be in [0, 2**63 - 1], not {seed}")
+
+
+def _finite(config: Any) -> None:
+    """Refuse inf and nan in every float field: no range check below catches inf."""
+    for f in fields(config):
+        value = getattr(config, f.name)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"--{f.name.replace('_', '-')} must be a finite number, not {value}")
 
 
 def _positive(**values: float) -> None:
@@ -318,6 +330,7 @@ class EvalConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "clade_ranks", tuple(self.clade_ranks))
+        _finite(self)
         if self.sample is not None and self.sample <= 0:
             raise ConfigError(f"--sample must be > 0, not {self.sample}")
         _positive(exact_max_cost=self.exact_max_cost, auto_sample=self.auto_sample)

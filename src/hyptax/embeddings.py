@@ -209,8 +209,12 @@ class Embeddings:
 
 
 def load(path: str | os.PathLike[str]) -> Embeddings:
-    """Load an :class:`Embeddings` from a checkpoint or from an ``.npy`` export
-    (``hyptax export --format npy``)."""
+    """Load an :class:`Embeddings` from a checkpoint, a run folder (its ``best.pt``)
+    or an ``.npy`` export (``hyptax export --format npy``)."""
+    if Path(path).is_dir():
+        from .pipeline import RunPaths
+
+        path = RunPaths.in_dir(path).best
     if Path(path).suffix.lower() == ".npy":
         from .export import read_npy
 

@@ -209,6 +209,11 @@ def read_npy(path: str | os.PathLike[str]) -> Embeddings:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         vectors = np.load(vec_path, allow_pickle=False)
         lines = names_path.read_text(encoding="utf-8").removesuffix("\n").split("\n")
+    except FileNotFoundError as exc:
+        raise HyptaxError(
+            f"{exc.filename}: no such file (an npy export is {vec_path.name}, "
+            f"{names_path.name} and {meta_path.name} together)"
+        ) from None
     except OSError as exc:
         raise HyptaxError(f"{exc.filename}: cannot read: {os_problem(exc)}") from None
     except ValueError as exc:  # bad JSON or a damaged .npy

@@ -145,8 +145,11 @@ def resolve_data(config: TrainConfig) -> tuple[TrainConfig, str]:
     return replace(config, data=resolve_spec(config.data)), config.data
 
 
-def check_setup(config: TrainConfig, paths: RunPaths | None, resume: bool) -> torch.device:
-    """Fail fast, before loading data: names, device, output folder."""
+def check_setup(
+    config: TrainConfig, paths: RunPaths | None, resume: bool, *, resumable: bool = True
+) -> torch.device:
+    """Fail fast, before loading data: names, device, output folder. ``resumable``:
+    whether the command has ``--resume`` to suggest (embed has none)."""
     from .manifolds import get_manifold
     from .optim import OPTIMIZERS
 
@@ -158,10 +161,8 @@ def check_setup(config: TrainConfig, paths: RunPaths | None, resume: bool) -> to
     if paths is not None and resume and not paths.resume_from().is_file():
         raise HyptaxError(f"{paths.last}: nothing to resume (no checkpoint there)")
     if paths is not None and not resume and (paths.last.exists() or paths.best.exists()):
-        raise HyptaxError(
-            f"{paths.last.parent}: already holds a run ({paths.best.name}); "
-            "continue it with --resume or write elsewhere"
-        )
+        advice = "continue it with --resume or write elsewhere" if resumable else "write elsewhere"
+        raise HyptaxError(f"{paths.last.parent}: already holds a run ({paths.best.name}); {advice}")
     if paths is not None and resume:  # temporary files of writes a kill interrupted
         for target in (paths.best, paths.last, paths.run_json, paths.metrics, paths.report):
             clear_stale(target)
@@ -360,7 +361,7 @@ def _embed(
     config: TrainConfig, typed: str, paths: RunPaths | None, progress: bool, echo: Echo,
     evaluation: EvalConfig | None,
 ) -> RunResult:  # fmt: skip
-    device = check_setup(config, paths, resume=False)
+    device = check_setup(config, paths, resume=False, resumable=False)
     tax = load_data(config, echo, typed, training=False)
     table = make_model(tax, config, device)
     files = run_files(tax, config, paths, typed)

@@ -340,3 +340,30 @@ def test_whole_tree_counts(snapshot):
     assert tax.n_nodes == len(snapshot[0]) == 2_609_295
     assert tax.n_edges == tax.n_nodes - 1 and tax.is_tree
     assert tax.depth.max() == 38
+
+
+def test_the_readme_clean_numbers_are_what_info_prints(snapshot, capsys):
+    """The README's --clean example, checked against the command it names."""
+    from pathlib import Path
+
+    from hyptax.cli import main
+
+    readme = Path(__file__).parents[2] / "README.md"
+    text = " ".join(readme.read_text(encoding="utf-8").split())
+    found = re.search(
+        r"`hyptax info ncbi:Mammalia --clean` reports that of the clade's ([\d,]+) taxa "
+        r"it keeps ([\d,]+) \(([\d,]+) removed: (.*?);",
+        text,
+    )
+    assert found, "the README's --clean example is gone or reworded"
+    num = lambda s: int(s.replace(",", ""))  # noqa: E731
+    total, kept, removed = (num(found.group(k)) for k in (1, 2, 3))
+    said = {rule: num(n) for n, rule in re.findall(r"([\d,]+) (?:as )?`([^`]+)`", found.group(4))}
+    assert main(["info", "ncbi:Mammalia", "--clean"]) == 0
+    out = capsys.readouterr().out
+    fields = dict(re.findall(r"^(input taxa|outside clade|kept|clean) +(.*)$", out, re.M))
+    counts = {rule: num(n) for rule, n in re.findall(r"([^,:]+): ([\d,]*\d)", fields["clean"])}
+    counts = {rule.strip(): n for rule, n in counts.items() if n}
+    assert total == int(fields["input taxa"]) - int(fields["outside clade"])
+    assert kept == int(fields["kept"]) and removed == total - kept == sum(counts.values())
+    assert said == counts

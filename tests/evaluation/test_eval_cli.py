@@ -154,3 +154,26 @@ def test_neighbors_of_a_shared_name_lists_the_candidates(tmp_path, capsys):
     assert "ask for 'Bacillus (ID)' or the id" in err
     assert main(["neighbors", str(path), "Bacillus (55087)", "-k", "1"]) == 0
     assert "nearest to Bacillus (id 55087" in capsys.readouterr().out
+
+
+def test_flags_are_checked_before_the_data_loads_and_a_run_folder_is_enough(
+    checkpoint, tmp_path, capsys
+):
+    assert main(["evaluate", str(checkpoint.parent), "--sample", "20"]) == 0  # RUN_DIR
+    assert "SAMPLED: 20 of" in capsys.readouterr().out
+    (tmp_path / "toy.npz").unlink()  # loading the data would now fail
+    assert main(["plot", str(checkpoint), "-o", str(tmp_path / "x.gif")]) == 2
+    assert ".png, .svg or .pdf" in capsys.readouterr().err
+    assert main(["evaluate", str(checkpoint), "--sample", "0"]) == 2
+    assert "--sample must be > 0" in capsys.readouterr().err
+    assert main(["evaluate", str(checkpoint), "--seed", "-1"]) == 2
+    assert "--seed must be in" in capsys.readouterr().err
+
+
+def test_a_missing_npy_sidecar_is_named(checkpoint, tmp_path, capsys):
+    out = tmp_path / "v"
+    assert main(["export", str(checkpoint), "--format", "npy", "-o", str(out)]) == 0
+    (tmp_path / "v.json").unlink()
+    assert main(["neighbors", str(tmp_path / "v.npy"), "Taxon 4"]) == 2
+    err = capsys.readouterr().err
+    assert "v.json: no such file" in err and "folder does not exist" not in err

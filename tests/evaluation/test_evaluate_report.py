@@ -139,3 +139,18 @@ def test_progress_goes_to_stderr(capsys):
     captured = capsys.readouterr()
     assert captured.out == ""
     assert "evaluating: reconstruction (exact)" in captured.err and "ranking" in captured.err
+
+
+@pytest.mark.parametrize(
+    ("dtype", "advised"), [("float64", False), ("float32", True), (None, True)]
+)
+def test_the_clamping_warning_advises_float64_only_when_not_already(dtype, advised):
+    from hyptax.evaluation.report import _warnings
+
+    report = {
+        "norms": {"n_outside": 0, "at_max_radius_frac": 0.5},
+        "reconstruction": {"tied_pairs": 0, "mode": "exact"},
+        "embedding": {"dtype": dtype},
+    }
+    (warning,) = _warnings(report)
+    assert "clamped" in warning and ("--dtype float64" in warning) == advised

@@ -185,3 +185,16 @@ def test_spearman_counts_radii_within_resolution_as_ties() -> None:
     assert corr["spearman_raw"] < 0.9  # the noise alone breaks the ties
     # Real differences are kept.
     assert tie_groups(np.array([0.0, 1e-6, 1.0, 1.0 + 1e-3]), 2e-5).tolist() == [0, 0, 1, 2]
+
+
+def test_radii_equal_within_resolution_give_no_scipy_warning():
+    import warnings
+
+    from hyptax.evaluation.hierarchy import depth_correlation
+    from hyptax.manifolds.numerics import radial_resolution
+
+    r = radial_resolution(torch.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = depth_correlation(np.array([1.0, 1 + r / 4, 1 + r / 3, 1 + r / 2]), np.arange(4))
+    assert got["spearman"] is None and got["n"] == 4

@@ -10,7 +10,24 @@ from ..config import MAIN_RANKS, DataOptions
 from ..data import load_taxonomy, prepared
 from ..data.summary import format_summary, summarize
 from ..data.taxonomy import Taxonomy
+from ..errors import ConfigError
 from ..files import is_stdout, write_json
+
+
+def add_spec(p: argparse.ArgumentParser, text: str) -> None:
+    """A positional SPEC, or ``--data SPEC`` (every command names its data either way)."""
+    p.add_argument("spec", nargs="?", metavar="SPEC", help=text)
+    p.add_argument("--data", metavar="SPEC", help="the same as the positional SPEC")
+
+
+def given_spec(args: argparse.Namespace) -> str:
+    """The one dataset spec of ``prepare`` or ``info``: SPEC or ``--data``."""
+    if args.spec and args.data and args.spec != args.data:
+        raise ConfigError(f"two datasets given: SPEC {args.spec!r} and --data {args.data!r}")
+    spec = args.spec or args.data
+    if not spec:
+        raise ConfigError("no dataset given: pass SPEC or --data SPEC")
+    return spec
 
 
 def add_data_options(parser: argparse.ArgumentParser) -> None:
@@ -56,7 +73,7 @@ def load_with_status(spec: str, options: DataOptions) -> Taxonomy:
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("prepare", help="prepare a dataset once, as a compact .npz file")
-    p.add_argument("spec", metavar="SPEC", help="dataset spec (ncbi:small, wordnet:nouns, FILE...)")
+    add_spec(p, "dataset spec (ncbi:small, wordnet:nouns, FILE...)")
     p.add_argument(
         "-o", "--output", required=True, metavar="FILE.npz", help="where to write it (- for stdout)"
     )
@@ -64,16 +81,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_prepare)
 
     p = sub.add_parser("info", help="print what a dataset holds")
-    p.add_argument("spec", metavar="SPEC", help="dataset spec or prepared .npz file")
+    add_spec(p, "dataset spec or prepared .npz file")
     p.add_argument("--json", metavar="FILE", help="also write the summary as JSON (- for stdout)")
     add_data_options(p)
     p.set_defaults(handler=_info)
 
 
 def _prepare(args: argparse.Namespace) -> int:
+    spec = given_spec(args)
     if not args.output.lower().endswith(".npz") and not is_stdout(args.output):
         args.output += ".npz"
-    tax = load_with_status(args.spec, data_options(args))
+    tax = load_with_status(spec, data_options(args))
     meta = prepared.save(tax, args.output)
     say = sys.stderr if is_stdout(args.output) else sys.stdout  # stdout holds the data
     print(format_summary(summarize(tax)), file=say)
@@ -82,7 +100,7 @@ def _prepare(args: argparse.Namespace) -> int:
 
 
 def _info(args: argparse.Namespace) -> int:
-    tax = load_with_status(args.spec, data_options(args))
+    tax = load_with_status(given_spec(args), data_options(args))
     info = summarize(tax)
     print(format_summary(info), file=sys.stderr if is_stdout(args.json) else sys.stdout)
     if args.json:

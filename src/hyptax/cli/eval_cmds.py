@@ -91,7 +91,11 @@ def load(path: str) -> Embeddings:
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("checkpoint", metavar="CHECKPOINT", help="checkpoint (.pt) or export (.npy)")
+    p.add_argument(
+        "checkpoint",
+        metavar="CHECKPOINT",
+        help="checkpoint (.pt), run folder (its best.pt) or export (.npy)",
+    )
     p.add_argument(
         "--data",
         metavar="SPEC",
@@ -239,7 +243,7 @@ def _records(args: argparse.Namespace, emb: Embeddings) -> list[dict[str, Any]]:
         if not path.is_file():
             raise HyptaxError(f"{path}: no such metrics file")
         return read_jsonl(path)
-    ckpt = Path(args.checkpoint)
+    ckpt = Path(emb.meta.get("path") or args.checkpoint)  # a run folder's best.pt
     for path in (ckpt.with_name("metrics.jsonl"), ckpt.with_name(ckpt.stem + ".metrics.jsonl")):
         if path.is_file():
             return read_jsonl(path)

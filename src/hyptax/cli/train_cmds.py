@@ -26,6 +26,7 @@ from ..config import (
     EvalConfig,
     TrainConfig,
 )
+from ..errors import ConfigError
 from .data_cmds import add_data_options, data_options
 from .eval_cmds import add_sample_option
 
@@ -102,6 +103,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_output(p: argparse.ArgumentParser) -> None:
+    p.add_argument("spec", nargs="?", metavar="SPEC", help="dataset spec, the same as --data SPEC")
     out = p.add_mutually_exclusive_group(required=True)
     out.add_argument("--out", metavar="RUN_DIR", help="folder for the run's files")
     out.add_argument(
@@ -123,11 +125,16 @@ def _add_flag(
 
 
 def given_settings(args: argparse.Namespace, flags: list[str] | None = None) -> dict[str, Any]:
-    """The config fields set on the command line (flags left out are not included)."""
+    """The config fields set on the command line (flags left out are not included);
+    a positional SPEC is ``--data``."""
+    if args.spec is not None:
+        if args.data is not None and args.data != args.spec:
+            raise ConfigError(f"two datasets given: SPEC {args.spec!r} and --data {args.data!r}")
+        args.data = args.spec
     names = {name for flag, name, *_ in TRAIN_FLAGS if flags is None or flag in flags}
     given = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
     if given.get("early_stopping") == 0:
-        given["early_stopping"] = None
+        given["early_stopping"] = None  # 0 turns it off
     options = data_options(args)
     if options != DataOptions():
         given["data_options"] = options

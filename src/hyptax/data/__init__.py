@@ -39,15 +39,24 @@ def load_taxonomy(spec: str, options: DataOptions | None = None) -> Taxonomy:
     (1180, 6540)
     """
     options = options or DataOptions()
-    scheme, _, rest = spec.partition(":")
+    scheme, colon, rest = spec.partition(":")
     if scheme == "ncbi" and not _looks_like_path(spec):
         from . import ncbi
 
+        if colon and not rest.strip():
+            raise HyptaxError(
+                f"{spec!r} names no clade: use ncbi for the whole NCBI, or ncbi:NAME / ncbi:TAXID"
+            )
         return ncbi.load(rest or None, options)
     if scheme == "taxdump" and rest:
         from . import taxdump
 
         return taxdump.load(rest, options)
+    if options != DataOptions():
+        raise HyptaxError(
+            f"--ranks, --lowest-rank and --clean apply to NCBI sources (ncbi, ncbi:*, "
+            f"taxdump:*) only, not to {spec}"
+        )
     if scheme == "wordnet" and rest:
         from . import wordnet
 

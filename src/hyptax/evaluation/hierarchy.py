@@ -115,8 +115,11 @@ def _correlatable(x: np.ndarray, y: np.ndarray) -> bool:
     return len(x) >= 3 and np.ptp(x) > 0 and np.ptp(y) > 0
 
 
-def _tied_spearman(x: np.ndarray, y: np.ndarray) -> float:
-    return float(stats.spearmanr(x, tie_groups(y, radial_resolution(torch.float64)))[0])
+def _tied_spearman(x: np.ndarray, y: np.ndarray) -> float | None:
+    """Spearman with radii within the float64 resolution tied; None when the ties
+    leave every radius equal (scipy would warn that the input is constant)."""
+    tied = tie_groups(y, radial_resolution(torch.float64))
+    return float(stats.spearmanr(x, tied)[0]) if np.ptp(tied) > 0 else None
 
 
 def tie_groups(values: np.ndarray, tol: float) -> np.ndarray:

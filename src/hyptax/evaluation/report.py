@@ -91,6 +91,7 @@ def evaluate(
             "manifold": emb.manifold,
             "dim": emb.dim,
             "coord_dim": emb.coord_dim,
+            "dtype": (emb.meta.get("config") or {}).get("dtype"),
             **{k: emb.meta[k] for k in ("path", "epoch") if k in emb.meta},
         },
         "settings": {**asdict(config), "holdout": holdout, "split_seed": split_seed},
@@ -171,10 +172,11 @@ def _warnings(report: dict[str, Any]) -> list[str]:
     if norms["n_outside"]:
         out.append(f"{norms['n_outside']} points are outside the ball (or not finite)")
     if norms["at_max_radius_frac"] > 0.01:
+        wider = "" if report["embedding"].get("dtype") == "float64" else "--dtype float64, "
         out.append(
             f"{norms['at_max_radius_frac']:.1%} of the points are clamped at the largest "
             "radius the precision allows: distances between them stop separating "
-            "(try --dtype float64, a smaller --lr, or --manifold lorentz)"
+            f"(try {wider}a smaller --lr, or --manifold lorentz)"
         )
     rec = report["reconstruction"]
     if rec["tied_pairs"]:
