@@ -183,3 +183,23 @@ def test_dash_writes_to_stdout(
     write_json("-", {"a": 1})
     assert json.loads(capsys.readouterr().out) == {"a": 1}
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_link_to_a_pipe_like_dev_stdout_is_written_in_place(tmp_path: Path) -> None:
+    import os
+
+    read, write = os.pipe()
+    link = tmp_path / "stdout"
+    link.symlink_to(f"/proc/self/fd/{write}")  # what /dev/stdout is when piped
+    try:
+        write_json(link, {"a": 1})
+        os.close(write)
+        with os.fdopen(read) as fh:
+            assert json.loads(fh.read()) == {"a": 1}
+    finally:
+        for fd in (read, write):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+    assert link.is_symlink()

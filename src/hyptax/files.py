@@ -66,11 +66,11 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[
             yield fh
         return
     shown = Path(path)
-    target = Path(os.path.realpath(shown)) if shown.is_symlink() else shown
-    if _is_special(target):
-        with _in_place_write(target, shown, mode) as fh:
+    if _is_special(shown):  # through its links: /dev/stdout -> /proc/self/fd/1 -> a pipe
+        with _in_place_write(shown, shown, mode) as fh:
             yield fh
         return
+    target = Path(os.path.realpath(shown)) if shown.is_symlink() else shown
     if target.parent != Path() and not target.parent.exists():
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
