@@ -299,6 +299,8 @@ class EvalConfig:
             a minute on two cores: ``ncbi:small`` at dim 10 fits, a 5,000-deep chain
             does not). The cost follows pairs times depth, not the node count.
         auto_sample, min_sample: the most and the fewest nodes an automatic sample ranks.
+        quick_max_cost: the per-evaluation budget of ``quick_metrics`` (every few
+            epochs; about 6 s): fewer than ``quick_sample`` anchors where it is exceeded.
         n_bootstrap, ci_level: the bootstrap behind every confidence interval.
         quick_sample: nodes ranked by the every-epoch ``quick_metrics``.
         n_pairs: same-clade pairs and as many cross-clade pairs drawn per rank for
@@ -317,6 +319,7 @@ class EvalConfig:
     exact_max_cost: float = 2e11
     auto_sample: int = 5000
     min_sample: int = 500
+    quick_max_cost: float = 2e10
     n_bootstrap: int = 1000
     ci_level: float = 0.95
     quick_sample: int = 1000
@@ -334,7 +337,7 @@ class EvalConfig:
         if self.sample is not None and self.sample <= 0:
             raise ConfigError(f"--sample must be > 0, not {self.sample}")
         _positive(exact_max_cost=self.exact_max_cost, auto_sample=self.auto_sample)
-        _positive(min_sample=self.min_sample)
+        _positive(min_sample=self.min_sample, quick_max_cost=self.quick_max_cost)
         _positive(n_bootstrap=self.n_bootstrap, quick_sample=self.quick_sample)
         _positive(n_pairs=self.n_pairs, purity_k=self.purity_k, purity_queries=self.purity_queries)
         _positive(min_clade_size=self.min_clade_size, boundary_band=self.boundary_band)

@@ -251,3 +251,22 @@ def test_a_deep_chain_ticks_the_progress_bar_as_it_goes(monkeypatch):
     q, view = _queries_and_view(_chain(600))
     ranking.count_closer(view, q, progress=True)
     assert sum(ticks) == 599 and len(ticks) >= 10  # not one tick at the very end
+
+
+def test_per_epoch_metrics_rank_fewer_anchors_on_a_costly_graph(monkeypatch):
+    from hyptax.evaluation import report
+
+    asked = []
+    real = report.reconstruction
+
+    def spy(view, queries, *, sample=None, **kwargs):
+        asked.append(sample)
+        return real(view, queries, sample=sample, **kwargs)
+
+    monkeypatch.setattr(report, "reconstruction", spy)
+    monkeypatch.setattr(report.EvalConfig, "quick_max_cost", 1e8)
+    monkeypatch.setattr(report.EvalConfig, "min_sample", 20)
+    for tax in (_chain(800), random_dag(800, 2)):
+        w = get_manifold("poincare").random(tax.n_nodes, 10, 0.9, torch.Generator().manual_seed(0))
+        report.quick_metrics(w, "poincare", tax, n_sample=200)
+    assert asked == [20, 200]  # the chain's anchors cost far more: fewer of them

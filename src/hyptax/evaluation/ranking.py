@@ -202,7 +202,9 @@ def count_closer(
     return out
 
 
-def anchor_costs(view: BallView, queries: Queries, seed: int = 0) -> np.ndarray:
+def anchor_costs(
+    view: BallView, queries: Queries, seed: int = 0, *, kept: float | None = None
+) -> np.ndarray:
     """``(m,)`` predicted cost of ranking each anchor exactly, in key operations (one
     squared coordinate difference; ~3.4e9 a second on two cores).
 
@@ -212,12 +214,14 @@ def anchor_costs(view: BallView, queries: Queries, seed: int = 0) -> np.ndarray:
     positive) and ``k * e * dim`` for the excluded nodes. So the cost follows the
     pairs times the depth, not the nodes: a 5,000-deep chain (12.5M pairs) costs
     more than ``ncbi:small`` (123,487 nodes). ``c`` is measured on a seeded probe
-    of :data:`PROBE_ANCHORS` anchors (weighted by their positives).
+    of :data:`PROBE_ANCHORS` anchors (weighted by their positives), unless ``kept``
+    gives it (0: a cost that does not depend on the embedding).
     """
     n, dim = view.p.shape
     k = queries.n_pos.astype(np.float64)
     e = np.diff(queries.excl_ptr).astype(np.float64)
-    return n * (dim + 1) + SCALAR_COST * k * (_kept_per_positive(view, queries, seed) + e * dim)
+    c = _kept_per_positive(view, queries, seed) if kept is None else kept
+    return n * (dim + 1) + SCALAR_COST * k * (c + e * dim)
 
 
 def _kept_per_positive(view: BallView, queries: Queries, seed: int) -> float:
@@ -238,12 +242,13 @@ def _kept_per_positive(view: BallView, queries: Queries, seed: int) -> float:
 
 
 def auto_sample(
-    view: BallView, queries: Queries, *, max_cost: float, most: int, least: int, seed: int = 0
-) -> int | None:
-    """``None`` (rank every anchor exactly) when the predicted cost (:func:`anchor_costs`)
-    is at most ``max_cost``; else the number of anchors to sample so that the sample's
-    expected cost fits, kept within ``[least, most]``."""
-    total = float(anchor_costs(view, queries, seed).sum())
+    view: BallView, queries: Queries, *, max_cost: float, most: int, least: int, seed: int = 0,
+    kept: float | None = None,
+) -> int | None:  # fmt: skip
+    """``None`` (rank every anchor exactly) when the predicted cost (:func:`anchor_costs`,
+    with ``kept``) is at most ``max_cost``; else the number of anchors to sample so that
+    the sample's expected cost fits, kept within ``[least, most]``."""
+    total = float(anchor_costs(view, queries, seed, kept=kept).sum())
     if total <= max_cost:
         return None
     m = len(queries.rows)

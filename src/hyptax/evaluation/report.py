@@ -45,9 +45,13 @@ def quick_metrics(
     """
     view = ball_view(weight, manifold)
     desc, anc = tax.closure if pairs is None else pairs
-    rec = reconstruction(
-        view, Queries.from_pairs(desc, anc, view.n), sample=n_sample, seed=seed, n_bootstrap=0
-    )
+    queries = Queries.from_pairs(desc, anc, view.n)
+    # fewer anchors where ranking is costly (deep graphs); kept=0: the same each epoch
+    fewer = auto_sample(
+        view, queries, max_cost=EvalConfig.quick_max_cost, most=n_sample,
+        least=min(EvalConfig.min_sample, n_sample), seed=seed, kept=0.0,
+    )  # fmt: skip
+    rec = reconstruction(view, queries, sample=fewer or n_sample, seed=seed, n_bootstrap=0)
     norms = hierarchy.norm_stats(view, EvalConfig.boundary_band)
     spearman = hierarchy.depth_spearman(view.dist0, tax.depth)
     out = {
