@@ -86,7 +86,7 @@ def test_npy_errors_are_one_line(tmp_path):
     with pytest.raises(HyptaxError, match="not a hyptax npy export manifest"):
         hyptax.load(vec)
     vec.unlink()
-    with pytest.raises(HyptaxError, match="cannot read"):
+    with pytest.raises(HyptaxError, match=r"out\.npy: no such file"):
         hyptax.load(vec)
     with pytest.raises(HyptaxError, match="unknown export format"):
         export(emb(), "csv", tmp_path / "x")
