@@ -62,7 +62,11 @@ CHUNK_COST = 2**30
 ~0.3 s on two cores."""
 
 PROBE_ANCHORS = 64
-"""Anchors whose filter is measured to predict the cost of the others."""
+"""Anchors whose filter is measured to predict the cost of the others (fewer, down to
+8, on graphs above ``PROBE_WORK / 64`` nodes)."""
+
+PROBE_WORK = 2**25
+"""Anchor-by-node keys the probe computes at most (~0.3 s)."""
 
 SCALAR_COST = 3
 """Cost of one comparison of a positive with a kept or excluded node's coordinate,
@@ -188,7 +192,7 @@ def count_closer(
     bar = _progress(m, progress, "ranking")
     kernel = _count_numba_chunk if backend == "numba" else _count_torch_chunk
     pt = np.ascontiguousarray(view.p.T) if backend == "numba" else None
-    edges = _chunk_edges(anchor_costs(view, queries), CHUNK_COST)
+    edges = _chunk_edges(anchor_costs(view, queries, kept=0.0), CHUNK_COST)  # no probe: cheap
     for start, stop in itertools.pairwise(edges):
         r = np.arange(start, stop)
         sub = queries.subset(r)
@@ -229,7 +233,8 @@ def _kept_per_positive(view: BallView, queries: Queries, seed: int) -> float:
     m = len(queries.rows)
     if not m:
         return 0.0
-    probe = np.random.default_rng(seed).choice(m, size=min(PROBE_ANCHORS, m), replace=False)
+    size = min(m, max(8, min(PROBE_ANCHORS, PROBE_WORK // max(view.n, 1))))
+    probe = np.random.default_rng(seed).choice(m, size=size, replace=False)
     kept = total = 0
     for r in probe.tolist():
         pos = queries.pos_idx[queries.pos_ptr[r] : queries.pos_ptr[r + 1]]
