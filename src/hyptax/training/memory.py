@@ -137,10 +137,11 @@ def check_closure(n_pairs: int, source: str) -> None:
     need = CLOSURE_BYTES * n_pairs
     have = shortfall(need)
     if have is not None:
+        ncbi = source.startswith(("ncbi", "taxdump"))
         raise HyptaxError(
             f"not enough memory: the closure of {source} ({n_pairs:,} closure pairs) needs "
-            f"about {size(need)} to build, but only {size(have)} is available; "
-            "try a smaller dataset (a clade, --lowest-rank, --ranks main)"
+            f"about {size(need)} to build, but only {size(have)} is available; try a smaller "
+            "dataset" + (" (a clade, --lowest-rank, --ranks main)" if ncbi else "")
         )
 
 
