@@ -177,3 +177,10 @@ def test_a_missing_npy_sidecar_is_named(checkpoint, tmp_path, capsys):
     assert main(["neighbors", str(tmp_path / "v.npy"), "Taxon 4"]) == 2
     err = capsys.readouterr().err
     assert "v.json: no such file" in err and "folder does not exist" not in err
+
+
+def test_a_missing_metrics_file_fails_before_the_data_loads(checkpoint, tmp_path, capsys):
+    (tmp_path / "toy.npz").unlink()  # loading the data would fail with another message
+    out = str(tmp_path / "p.png")
+    assert main(["plot", str(checkpoint), "-o", out, "--kind", "all", "--metrics", "m.jsonl"]) == 2
+    assert "m.jsonl: no such metrics file" in capsys.readouterr().err

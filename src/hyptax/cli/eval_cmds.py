@@ -133,6 +133,7 @@ def _plot(args: argparse.Namespace) -> int:
     if args.kind == "all" and is_stdout(out):
         raise HyptaxError("--kind all writes three pictures; -o - (stdout) takes one --kind")
     plotting.figure_format(out)  # a bad suffix fails before the data loads
+    _metrics_file(args)  # and a missing --metrics file
     emb = load(args.checkpoint)
     kinds = ("disk", "depth", "curves") if args.kind == "all" else (args.kind,)
     tax = _taxonomy(args, emb) if set(kinds) & {"disk", "depth"} else None
@@ -235,13 +236,21 @@ def _check_hash(tax: Taxonomy, spec: str, recorded: dict[str, Any]) -> None:
         )
 
 
+def _metrics_file(args: argparse.Namespace) -> Path | None:
+    """``--metrics`` as a path (None when not given); HyptaxError when it is missing."""
+    if not args.metrics:
+        return None
+    path = Path(args.metrics)
+    if not path.is_file():
+        raise HyptaxError(f"{path}: no such metrics file")
+    return path
+
+
 def _records(args: argparse.Namespace, emb: Embeddings) -> list[dict[str, Any]]:
     """Training records: ``--metrics``, else ``metrics.jsonl`` beside the checkpoint,
     else the history stored in the checkpoint."""
-    if args.metrics:
-        path = Path(args.metrics)
-        if not path.is_file():
-            raise HyptaxError(f"{path}: no such metrics file")
+    path = _metrics_file(args)
+    if path is not None:
         return read_jsonl(path)
     ckpt = Path(emb.meta.get("path") or args.checkpoint)  # a run folder's best.pt
     for path in (ckpt.with_name("metrics.jsonl"), ckpt.with_name(ckpt.stem + ".metrics.jsonl")):
