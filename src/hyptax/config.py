@@ -75,6 +75,7 @@ STOP_METRICS: tuple[str, ...] = ("loss", "map")
 LR_SCHEDULES: tuple[str, ...] = ("constant", "cosine", "linear")
 BACKENDS: tuple[str, ...] = ("auto", "torch", "fused")
 NEGATIVES: tuple[str, ...] = ("related", "ancestors")
+GEOMETRIES: tuple[str, ...] = ("metric", "order")
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,17 @@ class TrainConfig:
             embedding built without training, :mod:`hyptax.constructive`; the
             default: it reaches a higher MAP sooner on mammals, nouns and ncbi:small,
             see benchmarks/RESULTS.md).
+        geometry: what the constructive start is built for (:mod:`hyptax.constructive`):
+            ``"metric"``, distances that follow the tree (ancestors found by the
+            ancestor score), or ``"order"``, every ancestor nearer than every other
+            node (the reference MAP by raw distance). ``None`` picks
+            :meth:`geometry_for`: metric on a tree, order on a DAG, whose training
+            objective is an order objective. Training never runs on the metric
+            geometry: its objective would undo it (:func:`hyptax.pipeline.run`).
+        rank_weights: metric geometry: the length of the edge above a node of each
+            rank, in units of the base edge (``{"phylum": 3, "class": 2}``; other
+            ranks 1): the construction embeds that weighted tree, which separates
+            the clades below the lengthened edges more.
         loss: ``"softmax"`` (Nickel & Kiela 2017) or ``"margin"`` (the prototype's).
         margin: margin of the margin loss.
         lambda_reg: weight of the depth-to-radius regulariser (0 turns it off).
@@ -148,6 +160,8 @@ class TrainConfig:
     manifold: str = "poincare"
     dtype: str = "float64"
     init: str = "constructive"
+    geometry: str | None = None
+    rank_weights: dict[str, float] | None = None
     init_scale: float = 1e-3
     loss: str = "softmax"
     margin: float = 0.2
@@ -191,6 +205,7 @@ class TrainConfig:
         _choice("lr-schedule", self.lr_schedule, LR_SCHEDULES)
         _choice("backend", self.backend, BACKENDS)
         _choice("negatives", self.negatives, NEGATIVES)
+        self._check_geometry()
         if not 0.0 <= self.hard_negatives <= 1.0:
             raise ConfigError(f"--hard-negatives must be in [0, 1], not {self.hard_negatives}")
         if not 0.0 <= self.holdout < 0.5:
@@ -206,6 +221,18 @@ class TrainConfig:
         if self.gpu < -1:
             raise ConfigError(f"--gpu must be -1 (CPU) or a device index, not {self.gpu}")
 
+    def _check_geometry(self) -> None:
+        if self.geometry is not None:
+            _choice("geometry", self.geometry, GEOMETRIES)
+        if self.geometry == "metric" and self.init != "constructive":
+            raise ConfigError("--geometry metric is a construction: it needs --init constructive")
+        if self.rank_weights:
+            if self.geometry == "order" or self.init != "constructive":
+                raise ConfigError("--rank-weights applies to the metric construction only")
+            for rank, w in self.rank_weights.items():
+                if not (isinstance(w, int | float) and 0 < w < float("inf")):
+                    raise ConfigError(f"--rank-weights: the weight of {rank} must be > 0, not {w}")
+
     @property
     def burn_in_epochs(self) -> int:
         """``burn_in``, resolved: ``None`` means 0 from the constructive start, else
@@ -213,6 +240,13 @@ class TrainConfig:
         if self.burn_in is not None:
             return self.burn_in
         return 0 if self.init == "constructive" else RANDOM_BURN_IN
+
+    def geometry_for(self, is_tree: bool) -> str:
+        """``geometry``, resolved: ``None`` means metric for a constructive start on a
+        tree, else order."""
+        if self.geometry is not None:
+            return self.geometry
+        return "metric" if is_tree and self.init == "constructive" else "order"
 
     def check_nodes(self, n_nodes: int) -> None:
         """Checks that need the dataset: enough nodes to draw the negatives from."""
@@ -273,15 +307,24 @@ class EvalConfig:
         sample: nodes ``u`` ranked for reconstruction MAP; ``None`` ranks every node
             exactly when ``n_nodes <= exact_max_nodes`` and samples ``auto_sample``
             nodes otherwise. A sampled result carries a bootstrap confidence interval.
-        exact_max_nodes: the largest graph ranked exactly by default (cost ~ n^2).
+        exact_max_nodes: the largest graph ranked exactly by distance by default (cost
+            ~ n^2).
+        exact_max_work: the most anchor x node pairs ranked exactly by the ancestor
+            score by default (about 2 s on two cores; ``ncbi:small``'s 1.5e10 would
+            take ~25 s, so it is sampled).
         auto_sample: nodes ranked when a graph is too large for exact ranking.
         n_bootstrap, ci_level: the bootstrap behind every confidence interval.
         quick_sample: nodes ranked by the every-epoch ``quick_metrics``.
         n_pairs: same-clade pairs and as many cross-clade pairs drawn per rank for
-            clade separation.
+            clade separation (at least), and the (query, target) pairs of the
+            faithfulness correlation.
         min_clade_size: clades with fewer members are left out of separation and purity.
         purity_k: neighbours per node for kNN purity.
         purity_queries: nodes whose neighbours are looked up (all nodes if fewer).
+        faithful_queries: query nodes of the faithfulness to the tree (all nodes if
+            fewer): nearest node, parent rank and kNN tree distance; the Spearman
+            correlation of distance with tree distance uses ``n_pairs`` pairs from them.
+        faithful_k: neighbours per query for the kNN tree distance.
         clade_ranks: ranks used when the taxonomy has ranks; otherwise the top-level
             subtrees (``Taxonomy.top_level``) are the clades.
         boundary_band: a Poincaré norm above ``1 - boundary_band`` counts as "near the
@@ -291,6 +334,7 @@ class EvalConfig:
 
     sample: int | None = None
     exact_max_nodes: int = 150_000
+    exact_max_work: int = 2_000_000_000
     auto_sample: int = 5000
     n_bootstrap: int = 1000
     ci_level: float = 0.95
@@ -299,6 +343,8 @@ class EvalConfig:
     min_clade_size: int = 10
     purity_k: int = 10
     purity_queries: int = 2000
+    faithful_queries: int = 2000
+    faithful_k: int = 10
     clade_ranks: tuple[str, ...] = CLADE_RANKS
     boundary_band: float = 1e-3
     seed: int = 0
@@ -308,8 +354,10 @@ class EvalConfig:
         if self.sample is not None and self.sample <= 0:
             raise ConfigError(f"--sample must be > 0, not {self.sample}")
         _positive(exact_max_nodes=self.exact_max_nodes, auto_sample=self.auto_sample)
+        _positive(exact_max_work=self.exact_max_work)
         _positive(n_bootstrap=self.n_bootstrap, quick_sample=self.quick_sample)
         _positive(n_pairs=self.n_pairs, purity_k=self.purity_k, purity_queries=self.purity_queries)
+        _positive(faithful_queries=self.faithful_queries, faithful_k=self.faithful_k)
         _positive(min_clade_size=self.min_clade_size, boundary_band=self.boundary_band)
         if not 0.0 < self.ci_level < 1.0:
             raise ConfigError(f"ci_level must be in (0, 1), not {self.ci_level}")
