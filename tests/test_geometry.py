@@ -256,6 +256,7 @@ def test_report_labels_both_rankings(tree_tsv, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "Reconstruction by distance (reference)" in printed
     assert "Reconstruction by ancestor score" in printed
+    assert "metric geometry: its hierarchy is ranked by the ancestor score" in printed
     report = json.loads((out / "report.json").read_text())
     assert report["ancestor_reconstruction"]["score"] == "ancestor"
     assert report["reconstruction"]["score"] == "distance"

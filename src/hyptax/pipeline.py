@@ -211,7 +211,8 @@ def construction_is_final(table: EmbeddingTable, tax: Taxonomy, config: TrainCon
     rec = reconstruction(view, queries, score=score, sample=config.n_valid, seed=config.seed,
                          n_bootstrap=0)  # fmt: skip
     found = rec["map"]
-    how = f"MAP {found:.4f} by {score} on {rec['n_nodes_ranked']:,} sampled nodes"
+    by = "the ancestor score" if metric else "distance"
+    how = f"MAP {found:.4f} by {by} on {rec['n_nodes_ranked']:,} sampled nodes"
     if found is not None and found >= 1.0:
         return f"the {config.geometry} construction is exact on this tree ({how}): not trained"
     if metric:

@@ -184,7 +184,10 @@ def _train(args: argparse.Namespace) -> int:
         config, paths=paths, resume=args.resume, progress=progress, echo=_echo(args.quiet)
     )
     _print_report(args.quiet, result.report)
-    print(f"wrote {paths.best} (best), {paths.last}, {paths.metrics}, {paths.report}")
+    written = [f"{paths.best} (best)"] + [
+        str(p) for p in (paths.last, paths.metrics, paths.report) if p.is_file()
+    ]
+    print("wrote " + ", ".join(written))
     return 0
 
 

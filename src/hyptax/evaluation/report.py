@@ -92,6 +92,7 @@ def evaluate(
             "manifold": emb.manifold,
             "dim": emb.dim,
             "coord_dim": emb.coord_dim,
+            "geometry": (emb.meta.get("config") or {}).get("geometry"),
             **{k: emb.meta[k] for k in ("path", "epoch") if k in emb.meta},
         },
         "settings": {**asdict(config), "holdout": holdout, "split_seed": split_seed},
@@ -219,7 +220,7 @@ def format_report(report: dict[str, Any]) -> str:
     lines = [
         f"hyptax evaluation of {data['source'] or 'the data'}: {data['n_nodes']:,} nodes, "
         f"{data['n_closure']:,} closure pairs, max depth {data['max_depth']}; "
-        f"{emb['manifold']} dim {emb['dim']}",
+        f"{emb['manifold']} dim {emb['dim']}" + _geometry_note(emb.get("geometry")),
         "",
         _rank_line("Reconstruction by distance (reference)", report["reconstruction"]),
     ]
@@ -265,6 +266,15 @@ def format_report(report: dict[str, Any]) -> str:
     for w in report.get("warnings", []):
         lines.append(f"warning: {w}")
     return "\n".join(lines)
+
+
+def _geometry_note(geometry: str | None) -> str:
+    """Which of the two rankings is the embedding's own hierarchy test."""
+    if geometry == "metric":
+        return "; metric geometry: its hierarchy is ranked by the ancestor score"
+    if geometry == "order":
+        return "; order geometry: its hierarchy is ranked by distance"
+    return ""
 
 
 def _rank_line(title: str, rec: dict[str, Any]) -> str:
