@@ -34,6 +34,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common
+import geometry
 import peers
 from common import CACHE, HERE, load_prepared
 from report import Doc, emit, header, save, table
@@ -252,6 +253,7 @@ def main(argv: list[str] | None = None) -> None:
     speed = section_speed(doc, args, warm)
     ncbi = section_ncbi(doc, args, prep, lanes["peers"])
     section_targets(doc, args, mammals, long, warm, speed, ncbi)
+    emit(doc, geometry.section(list(geometry.DATA), "ncbi:Echinodermata", None))
     emit(doc, ["", f"Suite wall time: {(time.perf_counter() - started) / 60:.1f} min."])
     save(args.out, doc)
     print(f"wrote {args.out}")

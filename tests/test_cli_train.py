@@ -11,7 +11,9 @@ from hyptax.cli import main
 def tsv(tmp_path_factory):
     child = np.arange(1, 121)
     parent = (child - 1) // 4  # a 4-ary tree of 121 nodes
-    path = tmp_path_factory.mktemp("data") / "tree.tsv"
+    extra = np.arange(81, 121)  # and a second, shallower parent for 40 of them: a DAG
+    child, parent = np.r_[child, extra], np.r_[parent, (extra - 81) % 20 + 1]
+    path = tmp_path_factory.mktemp("data") / "dag.tsv"
     path.write_text("".join(f"c{c}\tc{p}\n" for c, p in zip(child, parent, strict=True)))
     return str(path)
 
@@ -89,7 +91,7 @@ def test_checkpoint_layout_and_embed(tsv, tmp_path, capsys):
     ckpt = torch.load(out / "best.pt", weights_only=True)
     assert ckpt["epoch"] == 0 and ckpt["weight"].shape == (121, 4)
     report = json.loads((out / "report.json").read_text())
-    assert report["reconstruction"]["map"] > 0.9  # a tree embeds well without training
+    assert report["reconstruction"]["map"] > 0.7  # a DAG: its second parents are left out
 
 
 def test_a_relative_data_path_is_stored_resolved(tsv, tmp_path, monkeypatch, capsys):

@@ -281,3 +281,41 @@ def test_subtrees_stay_in_their_caps():
     below = tax.depth[anc] > 0
     assert np.all(angle[below] <= plan.caps[plan.level[anc]][below] + 1e-12)
     assert np.all(np.diff(plan.caps[1:]) < 0)
+
+
+# ------------------------------------------------------------------ any fan-out
+@pytest.mark.parametrize("d", [10, 20, 50])
+def test_a_hundred_thousand_directions_on_the_sphere(d):
+    """Beyond what one lattice shell can enumerate, a product of two point sets."""
+    pts, bound = C.points.sphere_points(100_000, d, np.random.default_rng(0))
+    assert pts.shape == (100_000, d)
+    assert np.allclose(np.linalg.norm(pts, axis=1), 1.0)
+    assert bound > 0.2
+    sample = pts[np.random.default_rng(1).choice(len(pts), 3000, replace=False)]
+    chord = cKDTree(sample).query(sample, k=2)[0][:, 1].min()
+    assert 2 * math.asin(chord / 2) >= bound * (1 - 1e-9)
+
+
+def test_a_hundred_thousand_children_below_the_root_spread_in_the_ball():
+    pts = C.points.lattice_shells(9, 100_000)
+    assert len(pts) >= 100_000
+    norms = np.linalg.norm(pts, axis=1)
+    assert (np.diff(norms) >= -1e-12).all()  # by norm, innermost first
+    head = pts[:20_000]
+    assert cKDTree(head).query(head, k=2)[0][:, 1].min() >= math.sqrt(2) - 1e-12
+
+
+@pytest.mark.parametrize("geometry", ["metric", "order"])
+def test_any_fan_out_is_placed(geometry):
+    """A root with 100,000 children, and a node below it with 100,000 more."""
+    k = 100_000
+    parent = np.r_[np.zeros(k, dtype=np.int64), np.ones(k, dtype=np.int64)]
+    tax = tree(parent)
+    x = C.construct(tax, 10, geometry=geometry)
+    assert torch.isfinite(x).all() and x.norm(dim=1).max() <= numerics.max_norm(torch.float64)
+    kids = x[k + 1 :]
+    assert len(torch.unique(kids, dim=0)) == k  # every child placed apart
+    res = reconstruction(ball_view(x, "poincare"), Queries.from_pairs(*tax.closure, tax.n_nodes),
+                         score="ancestor" if geometry == "metric" else "distance", sample=500,
+                         n_bootstrap=0)  # fmt: skip
+    assert res["map"] > 0.99

@@ -76,6 +76,7 @@ STOP_METRICS: tuple[str, ...] = ("loss", "map")
 LR_SCHEDULES: tuple[str, ...] = ("constant", "cosine", "linear")
 BACKENDS: tuple[str, ...] = ("auto", "torch", "fused")
 NEGATIVES: tuple[str, ...] = ("related", "ancestors")
+GEOMETRIES: tuple[str, ...] = ("metric", "order")
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,17 @@ class TrainConfig:
             embedding built without training, :mod:`hyptax.constructive`; the
             default: it reaches a higher MAP sooner on mammals, nouns and ncbi:small,
             see benchmarks/RESULTS.md).
+        geometry: what the constructive start is built for (:mod:`hyptax.constructive`):
+            ``"metric"``, distances that follow the tree (ancestors found by the
+            ancestor score), or ``"order"``, every ancestor nearer than every other
+            node (the reference MAP by raw distance). ``None`` picks
+            :meth:`geometry_for`: metric on a tree, order on a DAG, whose training
+            objective is an order objective. Training never runs on the metric
+            geometry: its objective would undo it (:func:`hyptax.pipeline.run`).
+        rank_weights: metric geometry: the length of the edge above a node of each
+            rank, in units of the base edge (``{"phylum": 3, "class": 2}``; other
+            ranks 1): the construction embeds that weighted tree, which separates
+            the clades below the lengthened edges more.
         loss: ``"softmax"`` (Nickel & Kiela 2017) or ``"margin"`` (the prototype's).
         margin: margin of the margin loss.
         lambda_reg: weight of the depth-to-radius regulariser (0 turns it off).
@@ -149,6 +161,8 @@ class TrainConfig:
     manifold: str = "poincare"
     dtype: str = "float64"
     init: str = "constructive"
+    geometry: str | None = None
+    rank_weights: dict[str, float] | None = None
     init_scale: float = 1e-3
     loss: str = "softmax"
     margin: float = 0.2
@@ -193,6 +207,7 @@ class TrainConfig:
         _choice("lr-schedule", self.lr_schedule, LR_SCHEDULES)
         _choice("backend", self.backend, BACKENDS)
         _choice("negatives", self.negatives, NEGATIVES)
+        self._check_geometry()
         if not 0.0 <= self.hard_negatives <= 1.0:
             raise ConfigError(f"--hard-negatives must be in [0, 1], not {self.hard_negatives}")
         if not 0.0 <= self.holdout < 0.5:
@@ -211,6 +226,18 @@ class TrainConfig:
             raise ConfigError(f"--gpu must be -1 (CPU) or a device index, not {self.gpu}")
         _seed(self.seed)
 
+    def _check_geometry(self) -> None:
+        if self.geometry is not None:
+            _choice("geometry", self.geometry, GEOMETRIES)
+        if self.geometry == "metric" and self.init != "constructive":
+            raise ConfigError("--geometry metric is a construction: it needs --init constructive")
+        if self.rank_weights:
+            if self.geometry == "order" or self.init != "constructive":
+                raise ConfigError("--rank-weights applies to the metric construction only")
+            for rank, w in self.rank_weights.items():
+                if not (isinstance(w, int | float) and 0 < w < float("inf")):
+                    raise ConfigError(f"--rank-weights: the weight of {rank} must be > 0, not {w}")
+
     @property
     def burn_in_epochs(self) -> int:
         """``burn_in``, resolved: ``None`` means 0 from the constructive start, else
@@ -218,6 +245,13 @@ class TrainConfig:
         if self.burn_in is not None:
             return self.burn_in
         return 0 if self.init == "constructive" else RANDOM_BURN_IN
+
+    def geometry_for(self, is_tree: bool) -> str:
+        """``geometry``, resolved: ``None`` means metric for a constructive start on a
+        tree, else order."""
+        if self.geometry is not None:
+            return self.geometry
+        return "metric" if is_tree and self.init == "constructive" else "order"
 
     def negatives_for(self, n_nodes: int) -> int:
         """``n_negatives``, capped at the ``n_nodes - 1`` nodes a positive can draw
@@ -294,20 +328,29 @@ class EvalConfig:
             exactly when the predicted cost is at most ``exact_max_cost``, and else a
             sample sized to fit it (:func:`hyptax.evaluation.ranking.auto_sample`). A
             sampled result carries a bootstrap confidence interval.
-        exact_max_cost: the largest predicted cost ranked exactly by default, in key
-            operations (:func:`hyptax.evaluation.ranking.anchor_costs`; 2e11 is about
-            a minute on two cores: ``ncbi:small`` at dim 10 fits, a 5,000-deep chain
-            does not). The cost follows pairs times depth, not the node count.
+        exact_max_cost: the largest predicted cost ranked exactly by distance by
+            default, in key operations (:func:`hyptax.evaluation.ranking.anchor_costs`;
+            2e11 is about a minute on two cores: ``ncbi:small`` at dim 10 fits, a
+            5,000-deep chain does not). The cost follows pairs times depth, not the
+            node count.
+        exact_max_work: the most anchor x node pairs ranked exactly by the ancestor
+            score by default (about 2 s on two cores; ``ncbi:small``'s 1.5e10 would
+            take ~25 s, so it is sampled).
         auto_sample, min_sample: the most and the fewest nodes an automatic sample ranks.
         quick_max_cost: the per-evaluation budget of ``quick_metrics`` (every few
             epochs; about 6 s): fewer than ``quick_sample`` anchors where it is exceeded.
         n_bootstrap, ci_level: the bootstrap behind every confidence interval.
         quick_sample: nodes ranked by the every-epoch ``quick_metrics``.
         n_pairs: same-clade pairs and as many cross-clade pairs drawn per rank for
-            clade separation.
+            clade separation (at least), and the (query, target) pairs of the
+            faithfulness correlation.
         min_clade_size: clades with fewer members are left out of separation and purity.
         purity_k: neighbours per node for kNN purity.
         purity_queries: nodes whose neighbours are looked up (all nodes if fewer).
+        faithful_queries: query nodes of the faithfulness to the tree (all nodes if
+            fewer): nearest node, parent rank and kNN tree distance; the Spearman
+            correlation of distance with tree distance uses ``n_pairs`` pairs from them.
+        faithful_k: neighbours per query for the kNN tree distance.
         clade_ranks: ranks used when the taxonomy has ranks; otherwise the top-level
             subtrees (``Taxonomy.top_level``) are the clades.
         boundary_band: a Poincaré norm above ``1 - boundary_band`` counts as "near the
@@ -317,6 +360,7 @@ class EvalConfig:
 
     sample: int | None = None
     exact_max_cost: float = 2e11
+    exact_max_work: int = 2_000_000_000
     auto_sample: int = 5000
     min_sample: int = 500
     quick_max_cost: float = 2e10
@@ -327,6 +371,8 @@ class EvalConfig:
     min_clade_size: int = 10
     purity_k: int = 10
     purity_queries: int = 2000
+    faithful_queries: int = 2000
+    faithful_k: int = 10
     clade_ranks: tuple[str, ...] = CLADE_RANKS
     boundary_band: float = 1e-3
     seed: int = 0
@@ -338,8 +384,10 @@ class EvalConfig:
             raise ConfigError(f"--sample must be > 0, not {self.sample}")
         _positive(exact_max_cost=self.exact_max_cost, auto_sample=self.auto_sample)
         _positive(min_sample=self.min_sample, quick_max_cost=self.quick_max_cost)
+        _positive(exact_max_work=self.exact_max_work)
         _positive(n_bootstrap=self.n_bootstrap, quick_sample=self.quick_sample)
         _positive(n_pairs=self.n_pairs, purity_k=self.purity_k, purity_queries=self.purity_queries)
+        _positive(faithful_queries=self.faithful_queries, faithful_k=self.faithful_k)
         _positive(min_clade_size=self.min_clade_size, boundary_band=self.boundary_band)
         if not 0.0 < self.ci_level < 1.0:
             raise ConfigError(f"ci_level must be in (0, 1), not {self.ci_level}")

@@ -157,6 +157,24 @@ class Embeddings:
         order = torch.sort(d, stable=True).indices[: min(k, self.n - 1)]
         return [(int(i), float(d[i])) for i in order]
 
+    def ancestors(self, key: str, k: int = 10) -> list[tuple[str, float]]:
+        """The ``k`` nodes most likely to be ancestors of ``key``, by the ancestor score
+        ``d(u, v) + d(v, 0) - d(u, 0)`` (0 when ``v`` lies on the geodesic from ``u`` to
+        the origin, where the metric construction puts a node's ancestors), lowest
+        first, as ``(name, score)``; equal scores go to the lower row."""
+        return [(self.names[i], s) for i, s in self.ancestor_rows(self.lookup(key), k)]
+
+    def ancestor_rows(self, row: int, k: int = 10) -> list[tuple[int, float]]:
+        """Like :meth:`ancestors`, by row: ``[(row, score), ...]``."""
+        m = get_manifold(self.manifold)
+        with torch.no_grad():
+            d = m.dist(self.vectors[row].unsqueeze(0), self.vectors)
+            d0 = m.dist0(self.vectors)
+        score = d + d0 - d0[row]
+        score[row] = torch.inf
+        order = torch.sort(score, stable=True).indices[: min(k, self.n - 1)]
+        return [(int(i), float(score[i])) for i in order]
+
     def poincare(self) -> np.ndarray:
         """``(n, dim)`` Poincaré-ball coordinates (Lorentz points converted)."""
         with torch.no_grad():

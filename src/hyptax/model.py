@@ -74,8 +74,11 @@ class EmbeddingTable:
         device: torch.device | str = "cpu",
         seed: int = 0,
         reg_max_norm: float = 0.9,
+        geometry: str = "order",
+        rank_weights: dict[str, float] | None = None,
     ) -> EmbeddingTable:
-        """A table for ``tax`` initialised by ``init`` (see the module docstring)."""
+        """A table for ``tax`` initialised by ``init`` (see the module docstring);
+        ``geometry`` and ``rank_weights`` shape the constructive start."""
         gen = torch.Generator().manual_seed(seed)
         n = tax.n_nodes
         if init == "uniform":
@@ -87,7 +90,8 @@ class EmbeddingTable:
         elif init == "constructive":
             from .constructive import construct
 
-            weight = construct(tax, dim, manifold=manifold.name, dtype=dtype, seed=seed)
+            weight = construct(tax, dim, geometry=geometry, manifold=manifold.name, dtype=dtype,
+                               rank_weights=rank_weights, seed=seed)  # fmt: skip
         else:
             raise ValueError(f"unknown init {init!r}")
         weight = manifold.project(weight.to(dtype))

@@ -114,9 +114,16 @@ def _run(
 ) -> RunResult:  # fmt: skip
     device = check_setup(config, paths, resume)
     tax = load_data(config, echo, typed)
-    config = fit_negatives(config, tax, echo)
-    data = prepare_pairs(tax, config)
+    config = fit_negatives(resolve_for(config, tax), tax, echo)
     table = make_model(tax, config, device)
+    if not resume:
+        final = construction_is_final(table, tax, config)
+        if final:
+            echo(final)
+            return _finish_construction(
+                table, tax, config, paths, progress, echo, typed, evaluation
+            )
+    data = prepare_pairs(tax, config)
     optimizer = make_optimizer_for(table, config)
     files = run_files(tax, config, paths, typed)
     if resume and paths is not None:
@@ -213,6 +220,49 @@ def fit_negatives(config: TrainConfig, tax: Taxonomy, echo: Echo = print) -> Tra
     return replace(config, n_negatives=k)
 
 
+def resolve_for(config: TrainConfig, tax: Taxonomy) -> TrainConfig:
+    """``config`` with the settings that depend on the data resolved (the geometry),
+    as written to ``run.json`` and every checkpoint."""
+    geometry = config.geometry_for(tax.is_tree)
+    if config.rank_weights and geometry != "metric":
+        raise ConfigError("--rank-weights applies to the metric geometry (trees) only")
+    return replace(config, geometry=geometry)
+
+
+def construction_is_final(table: EmbeddingTable, tax: Taxonomy, config: TrainConfig) -> str:
+    """Why the constructive start is the result, in one line, or ``""`` to train.
+
+    The metric geometry is never trained: training's objective is an order objective
+    and would undo it. The order geometry is not trained on a tree whose construction
+    ranks every sampled node's ancestors first (MAP 1 over ``n_valid`` seeded anchors):
+    no step can improve it, and every step risks it.
+    """
+    if config.init != "constructive":
+        return ""
+    from .evaluation.geometry import ball_view
+    from .evaluation.ranking import Queries, reconstruction
+
+    metric = config.geometry == "metric"
+    if not metric and not tax.is_tree:
+        return ""
+    view = ball_view(table.weight, table.manifold)
+    score = "ancestor" if metric else "distance"
+    queries = Queries.from_pairs(*tax.closure, tax.n_nodes)
+    rec = reconstruction(view, queries, score=score, sample=config.n_valid, seed=config.seed,
+                         n_bootstrap=0)  # fmt: skip
+    found = rec["map"]
+    by = "the ancestor score" if metric else "distance"
+    how = f"MAP {found:.4f} by {by} on {rec['n_nodes_ranked']:,} sampled nodes"
+    if found is not None and found >= 1.0:
+        return f"the {config.geometry} construction is exact on this tree ({how}): not trained"
+    if metric:
+        return (
+            f"the metric construction is the result ({how}): training's objective is an "
+            "order objective and would undo it (use --geometry order to train)"
+        )
+    return ""
+
+
 def prepare_pairs(tax: Taxonomy, config: TrainConfig) -> TrainData:
     """Closure pairs -> training positives, validation sample, negative sampler.
 
@@ -241,6 +291,8 @@ def make_model(tax: Taxonomy, config: TrainConfig, device: torch.device) -> Embe
         device=device,
         seed=config.seed,
         reg_max_norm=config.reg_max_norm,
+        geometry=config.geometry_for(tax.is_tree),
+        rank_weights=config.rank_weights,
     )
 
 
@@ -363,7 +415,16 @@ def _embed(
 ) -> RunResult:  # fmt: skip
     device = check_setup(config, paths, resume=False, resumable=False)
     tax = load_data(config, echo, typed, training=False)
+    config = resolve_for(config, tax)
     table = make_model(tax, config, device)
+    return _finish_construction(table, tax, config, paths, progress, echo, typed, evaluation)
+
+
+def _finish_construction(
+    table: EmbeddingTable, tax: Taxonomy, config: TrainConfig, paths: RunPaths | None,
+    progress: bool, echo: Echo, typed: str | None = None, evaluation: EvalConfig | None = None,
+) -> RunResult:  # fmt: skip
+    """Write the construction as the run's checkpoints (epoch 0) and report it."""
     files = run_files(tax, config, paths, typed)
     if paths is not None:
         write_json(paths.run_json, files.static["config"])

@@ -39,7 +39,7 @@ def test_evaluate_prints_and_writes_json(checkpoint, tmp_path, capsys):
     out = tmp_path / "report.json"
     assert main(["evaluate", str(checkpoint), "--json", str(out), "--seed", "3"]) == 0
     text = capsys.readouterr().out
-    for word in ("Reconstruction (exact", "Link prediction", "phylum", "class", "Spearman"):
+    for word in ("(reference) (exact", "Link prediction", "phylum", "class", "Spearman"):
         assert word in text
     report = json.loads(out.read_text())
     assert report["settings"]["seed"] == 3

@@ -53,6 +53,10 @@ def test_report_sections_ranks_and_json():
     assert list(report["clades"]["levels"]) == ["phylum", "class", "genus"]
     phylum = report["clades"]["levels"]["phylum"]
     assert phylum["separation"]["n_clades"] == 3 and phylum["separation"]["ratio"] > 1
+    assert phylum["separation"]["tree_ratio"] > 1  # the tree's own separation
+    faith = report["faithfulness"]
+    assert faith["sampled"] is False and faith["parent_rank_median"] == 1
+    assert faith["knn_tree_distance"] >= faith["knn_tree_distance_best"]
     assert phylum["purity"]["purity"] > phylum["purity"]["chance"]
     genus = report["clades"]["levels"]["genus"]
     assert genus["separation"]["n_clades"] == 0 and genus["separation"]["ratio"] is None
@@ -60,7 +64,8 @@ def test_report_sections_ranks_and_json():
     assert report["norms"]["outside_frac"] == 0.0
     assert report["link_prediction"] is None
     text = format_report(report)
-    for word in ("MAP 0.9", "phylum", "class", "genus", "Spearman", "outside the ball"):
+    for word in ("MAP 0.9", "phylum", "class", "genus", "Spearman", "outside the ball",
+                 "Faithfulness to the tree (all 103 nodes", "parent rank median 1 ("):  # fmt: skip
         assert word in text
 
 

@@ -110,6 +110,7 @@ def boundary_stats(weight: torch.Tensor, manifold: str) -> dict[str, float]:
 def stress_run(data_spec: str, out: Path, *, report: bool = True, **changes: Any) -> dict:
     settings = dict(
         data=data_spec,
+        geometry="order",  # trees too deep for it to be exact: training runs from the rim
         epochs=3,
         burn_in=0,
         eval_every=1,
@@ -170,12 +171,14 @@ RUNS: list[tuple[str, str, dict[str, Any]]] = [
     (
         "duplicates f64 lr x1000",
         "star60",
-        dict(lr=LR * 1000, epochs=10, n_negatives=55, batch_size=4096, share_negatives=64),
+        dict(lr=LR * 1000, epochs=10, n_negatives=55, batch_size=4096, share_negatives=64,
+             init="uniform"),  # a star's construction is exact: not trained
     ),
     (
         "duplicates f32 lr x1000",
         "star60",
-        dict(dtype="float32", lr=LR * 1000, epochs=10, n_negatives=55, batch_size=4096),
+        dict(dtype="float32", lr=LR * 1000, epochs=10, n_negatives=55, batch_size=4096,
+             init="uniform"),
     ),
 ]
 
@@ -193,8 +196,9 @@ def test_stress_run_stays_inside(data, tmp_path: Path, name: str, dataset: str, 
 def test_star_with_40000_children(data, tmp_path: Path, dtype: str, factor: int) -> None:
     """NCBI has a node with 43,705 children. One epoch, no final report (its exact
     ranking of 40,001 nodes is what takes time, not training)."""
-    s = stress_run(
-        data["star40k"], tmp_path / "run", report=False, dtype=dtype, lr=LR * factor, epochs=1
+    s = stress_run(  # a random start: the construction of a star is exact (not trained)
+        data["star40k"], tmp_path / "run", report=False, dtype=dtype, lr=LR * factor, epochs=1,
+        init="uniform",
     )
     fuzzkit.NOTES.append(
         f"stress {f'star 40k {dtype[:1]}{dtype[-2:]} lr x{factor}':32s} outside 0, within 1e-3 "

@@ -45,6 +45,8 @@ TRAIN = [
     "10",
     "--early-stopping",
     "0",
+    "--init",  # a random start: the construction of a tree is exact and is not trained
+    "uniform",
 ]
 
 

@@ -87,6 +87,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         threads=1,
         n_negatives=10,
         early_stopping=None,
+        init="uniform",  # the construction of a tree is exact and is not trained
     )
     run(config, paths=RunPaths.in_dir(out), report=False, echo=lambda line: None)
     return out, data

@@ -20,13 +20,21 @@ def tree_tsv(tmp_path_factory):
     return write_tsv(tree((3, 4, 5, 4)), tmp_path_factory.mktemp("data") / "tree.tsv")
 
 
+@pytest.fixture(scope="module")
+def dag_tsv(tmp_path_factory):
+    """Training data: a DAG, whose construction leaves second parents to training (a
+    tree's construction is exact and is not trained)."""
+    return write_tsv(random_taxonomy(300, 5, dag=True), tmp_path_factory.mktemp("dag") / "dag.tsv")
+
+
 def quiet(lines):
     return lines.append
 
 
 def test_a_small_tree_is_learned(tree_tsv, tmp_path):
+    """From a random start, which ranks far below the threshold."""
     lines = []
-    config = TrainConfig(data=tree_tsv, epochs=120, eval_every=40, threads=1)
+    config = TrainConfig(data=tree_tsv, epochs=120, eval_every=40, threads=1, init="uniform")
     result = run(config, paths=RunPaths.in_dir(tmp_path / "run"), echo=quiet(lines))
     report = result.report
     assert report["reconstruction"]["map"] > 0.9
@@ -41,8 +49,8 @@ def test_a_small_tree_is_learned(tree_tsv, tmp_path):
         assert (tmp_path / "run" / name).is_file()
 
 
-def test_resume_is_bit_identical(tree_tsv, tmp_path):
-    base = dict(data=tree_tsv, eval_every=2, threads=1, early_stopping=None, lr=0.2)
+def test_resume_is_bit_identical(dag_tsv, tmp_path):
+    base = dict(data=dag_tsv, eval_every=2, threads=1, early_stopping=None, lr=0.2)
     whole = RunPaths.in_dir(tmp_path / "whole")
     run(TrainConfig(**base, epochs=6), paths=whole, report=False, echo=quiet([]))
     parts = RunPaths.in_dir(tmp_path / "parts")
@@ -57,7 +65,7 @@ def test_resume_is_bit_identical(tree_tsv, tmp_path):
     assert a["rng"] == b["rng"]
 
 
-def test_nan_guard_rolls_back_and_halves_the_rate(tree_tsv, monkeypatch):
+def test_nan_guard_rolls_back_and_halves_the_rate(dag_tsv, monkeypatch):
     calls = {"n": 0}
     real = fit_module.fused.loss_and_grad
 
@@ -70,26 +78,26 @@ def test_nan_guard_rolls_back_and_halves_the_rate(tree_tsv, monkeypatch):
 
     monkeypatch.setattr(fit_module.fused, "loss_and_grad", sometimes_nan)
     lines = []
-    config = TrainConfig(data=tree_tsv, epochs=4, eval_every=2, threads=1)
+    config = TrainConfig(data=dag_tsv, epochs=4, eval_every=2, threads=1)
     result = run(config, report=False, echo=quiet(lines))
     assert result.state.rollbacks == 1 and result.state.lr_scale == 0.5
     assert any("rolled back" in line and "halved" in line for line in lines)
     assert torch.isfinite(result.table.weight).all() and result.state.epoch == 4
 
 
-def test_guard_gives_up_with_a_clear_error(tree_tsv, monkeypatch):
+def test_guard_gives_up_with_a_clear_error(dag_tsv, monkeypatch):
     def always_nan(*args, **kwargs):
         return math.nan, None
 
     monkeypatch.setattr(fit_module.fused, "loss_and_grad", always_nan)
     monkeypatch.setattr(fit_module, "MIN_LR_SCALE", 0.1)
     with pytest.raises(HyptaxError, match="training diverged"):
-        run(TrainConfig(data=tree_tsv, epochs=2, threads=1), report=False, echo=quiet([]))
+        run(TrainConfig(data=dag_tsv, epochs=2, threads=1), report=False, echo=quiet([]))
 
 
 @pytest.mark.parametrize("backend", ["fused", "torch"])
-def test_lr_x100_in_float32_stays_inside(tree_tsv, backend):
-    config = TrainConfig(data=tree_tsv, epochs=12, eval_every=3, threads=1, dtype="float32",
+def test_lr_x100_in_float32_stays_inside(dag_tsv, backend):
+    config = TrainConfig(data=dag_tsv, epochs=12, eval_every=3, threads=1, dtype="float32",
                          lr=TrainConfig.lr * 100, backend=backend, burn_in=0)  # fmt: skip
     result = run(config, report=False, echo=quiet([]))
     w = result.table.weight
@@ -112,12 +120,12 @@ def test_other_options_run(tmp_path):
     assert (tmp_path / "m.metrics.jsonl").is_file() and (tmp_path / "m.report.json").is_file()
 
 
-def test_backends_agree_on_a_step(tree_tsv):
+def test_backends_agree_on_a_step(dag_tsv):
     from hyptax import pipeline
 
     losses = {}
     for backend in ("fused", "torch"):
-        config = TrainConfig(data=tree_tsv, backend=backend, lambda_reg=0.5, loss="softmax")
+        config = TrainConfig(data=dag_tsv, backend=backend, lambda_reg=0.5, loss="softmax")
         tax = pipeline.load_data(config, echo=quiet([]))
         data = pipeline.prepare_pairs(tax, config)
         table = pipeline.make_model(tax, config, torch.device("cpu"))
@@ -146,10 +154,10 @@ def test_threads_are_restored():
     [("constructive", None, 1.0), ("uniform", None, 0.1), ("depth", None, 0.1),
      ("constructive", 2, 0.1), ("uniform", 0, 1.0)],
 )  # fmt: skip
-def test_burn_in_follows_the_start(tree_tsv, tmp_path, init, burn_in, first_lr_factor):
+def test_burn_in_follows_the_start(dag_tsv, tmp_path, init, burn_in, first_lr_factor):
     """Unset, burn-in is 0 from the constructive start and 10 epochs from a random
     one; an explicit --burn-in wins either way."""
-    config = TrainConfig(data=tree_tsv, init=init, burn_in=burn_in, epochs=1, eval_every=1,
+    config = TrainConfig(data=dag_tsv, init=init, burn_in=burn_in, epochs=1, eval_every=1,
                          threads=1)  # fmt: skip
     assert config.burn_in_epochs == (burn_in if burn_in is not None else
                                      (0 if init == "constructive" else 10))  # fmt: skip

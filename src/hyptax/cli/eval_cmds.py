@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from ..config import DataOptions, EvalConfig, from_dict
 from ..data.taxonomy import Taxonomy
 from ..errors import AmbiguousName, HyptaxError
@@ -68,6 +70,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     _common(p)
     p.add_argument("name", metavar="NAME", help="node id or name")
     p.add_argument("-k", type=int, default=10, help="how many (default: %(default)s)")
+    p.add_argument(
+        "--ancestors",
+        action="store_true",
+        help="rank by the ancestor score d(u,a) + d(a,0) - d(u,0) instead of distance: "
+        "the node's ancestors first (exact in the metric geometry)",
+    )
     p.set_defaults(handler=_neighbors)
 
 
@@ -177,18 +185,27 @@ def _neighbors(args: argparse.Namespace) -> int:
         raise HyptaxError(str(exc.args[0])) from None
     except AmbiguousName as exc:
         raise _with_lineage(exc, emb, _taxonomy(args, emb)) from None
-    emb = emb.with_taxonomy(_taxonomy(args, emb))
-    print(f"nearest to {emb.names[row]} (id {emb.ids[row]}, {_describe(emb, row)}):")
-    rows = [("#", "distance", "name", "rank", "depth", "id")]
-    for k, (i, d) in enumerate(emb.nearest_rows(row, args.k), 1):
+    tax = _taxonomy(args, emb)
+    emb = emb.with_taxonomy(tax)
+    tree = _tree_distances(tax, emb, row)
+    if args.ancestors:
+        print(f"likeliest ancestors of {emb.names[row]} by the ancestor score "
+              f"(id {emb.ids[row]}, {_describe(emb, row)}):")  # fmt: skip
+        found, head = emb.ancestor_rows(row, args.k), "score"
+    else:
+        print(f"nearest to {emb.names[row]} (id {emb.ids[row]}, {_describe(emb, row)}):")
+        found, head = emb.nearest_rows(row, args.k), "distance"
+    rows = [("#", head, "name", "rank", "depth", "tree distance", "id")]
+    for k, (i, d) in enumerate(found, 1):
         rank = emb.ranks[i] if emb.ranks is not None else ""
         depth = str(emb.depth[i]) if emb.depth is not None and emb.depth[i] >= 0 else ""
-        rows.append((str(k), f"{d:.4f}", emb.names[i], rank, depth, emb.ids[i]))
+        hops = str(tree[i]) if tree[i] >= 0 else "-"
+        rows.append((str(k), f"{d:.4f}", emb.names[i], rank, depth, hops, emb.ids[i]))
     widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
     for r in rows:
         print(
             "  ".join(
-                v.rjust(w) if c < 2 else v.ljust(w)
+                v.rjust(w) if c < 2 or c == 5 else v.ljust(w)
                 for c, (v, w) in enumerate(zip(r, widths, strict=True))
             ).rstrip()
         )
@@ -199,6 +216,18 @@ def _neighbors(args: argparse.Namespace) -> int:
 def _wrote(path: str | Path) -> None:
     """Say what was written: on stdout, or on stderr when stdout holds the output."""
     print(f"wrote {path}", file=sys.stderr if is_stdout(path) else sys.stdout)
+
+
+def _tree_distances(tax: Taxonomy, emb: Embeddings, row: int) -> np.ndarray:
+    """``(emb.n,)`` int tree distance (path length over parent edges, direction
+    ignored) from ``row`` to every node of ``emb``; ``-1`` where there is no path."""
+    from ..evaluation.faithful import TreeGraph
+
+    pos = emb.rows_in(tax)
+    if pos[row] < 0:
+        return np.full(emb.n, -1)
+    hops = TreeGraph.from_taxonomy(tax).distances(np.array([pos[row]]))[0]
+    return np.where(pos >= 0, hops[np.maximum(pos, 0)], -1)
 
 
 def _taxonomy(args: argparse.Namespace, emb: Embeddings) -> Taxonomy:

@@ -16,6 +16,7 @@ from typing import Any
 from ..config import (
     BACKENDS,
     DTYPES,
+    GEOMETRIES,
     INITS,
     LOSSES,
     LR_SCHEDULES,
@@ -39,6 +40,11 @@ TRAIN_FLAGS: list[tuple[str, str, Any, tuple[str, ...] | None, str]] = [
     ("--manifold", "manifold", str, ("poincare", "lorentz"), "model of hyperbolic space"),
     ("--dtype", "dtype", str, DTYPES, "floating-point precision"),
     ("--init", "init", str, INITS, "initialisation"),
+    ("--geometry", "geometry", str, GEOMETRIES, "what the construction is built for: "
+     "distances that follow the tree (metric) or ancestors nearest by raw distance (order) "
+     "(default: metric on a tree, order on a DAG)"),
+    ("--rank-weights", "rank_weights", "rank_weights", None, "metric geometry: lengthen the "
+     "edge above each node of a rank, e.g. phylum=3,class=2 (default: all 1)"),
     ("--epochs", "epochs", int, None, "the most epochs to train"),
     ("--batch-size", "batch_size", int, None, "positive pairs per step"),
     ("--n-negatives", "n_negatives", int, None, "negatives per positive pair"),
@@ -65,7 +71,8 @@ TRAIN_FLAGS: list[tuple[str, str, Any, tuple[str, ...] | None, str]] = [
     ("--backend", "backend", str, BACKENDS, "fused CPU kernel or plain autograd"),
 ]  # fmt: skip
 
-EMBED_FLAGS = ("--data", "--dim", "--manifold", "--dtype", "--seed", "--gpu")
+EMBED_FLAGS = ("--data", "--dim", "--geometry", "--rank-weights", "--manifold", "--dtype",
+               "--seed", "--gpu")  # fmt: skip
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -118,10 +125,31 @@ def _add_flag(
     choices: tuple[str, ...] | None, text: str,
 ) -> None:  # fmt: skip
     default = DEFAULTS[name]
+    if kind == "rank_weights":
+        kind = parse_rank_weights
     shown = default if not isinstance(default, str) else f"{default}"
     if default is not None:  # a default of None is resolved later; the text says how
         text = f"{text} (default: {shown})"
     p.add_argument(flag, dest=name, type=kind, choices=choices, default=None, help=text)
+
+
+def parse_rank_weights(text: str) -> dict[str, float]:
+    """``"phylum=3,class=2"`` -> ``{"phylum": 3.0, "class": 2.0}`` (argparse type)."""
+    out: dict[str, float] = {}
+    for item in filter(None, (t.strip() for t in text.split(","))):
+        rank, sep, value = item.partition("=")
+        try:
+            weight = float(value)
+        except ValueError:
+            weight = float("nan")
+        if not sep or not rank.strip() or not 0 < weight < float("inf"):
+            raise argparse.ArgumentTypeError(
+                f"{item!r} is not RANK=WEIGHT with a weight > 0 (e.g. phylum=3,class=2)"
+            )
+        out[rank.strip()] = weight
+    if not out:
+        raise argparse.ArgumentTypeError("give at least one RANK=WEIGHT (e.g. phylum=3)")
+    return out
 
 
 def given_settings(args: argparse.Namespace, flags: list[str] | None = None) -> dict[str, Any]:
@@ -169,7 +197,10 @@ def _train(args: argparse.Namespace) -> int:
         evaluation=evaluation,
     )  # fmt: skip
     _print_report(args.quiet, result.report)
-    print(f"wrote {paths.best} (best), {paths.last}, {paths.metrics}, {paths.report}")
+    written = [f"{paths.best} (best)"] + [
+        str(p) for p in (paths.last, paths.metrics, paths.report) if p.is_file()
+    ]
+    print("wrote " + ", ".join(written))
     return 0
 
 

@@ -1,113 +1,18 @@
-"""Constructive embedding: every node of a tree placed in hyperbolic space, no training.
+"""Constructive embeddings: every node of a tree placed in hyperbolic space, no training.
 
-After Sarkar (2011) and the combinatorial construction of Sala, De Sa, Gu and Ré
-(2018), generalised to ``d`` dimensions and shaped for the reconstruction MAP of
-:mod:`hyptax.evaluation.ranking` (a node ranks its *ancestors* against every other
-node, its own descendants included).
+Two geometries, chosen on purpose (``geometry=``):
 
-The construction, in polar form
--------------------------------
-Each node ``v`` gets a hyperbolic radius ``R[level(v)]`` (its distance from the
-origin, one radius per level) and a unit direction ``u_v``; Poincaré coordinates are
-``tanh(R / 2) u_v`` at the very end, so nothing near the boundary is ever composed or
-subtracted. The root sits at the origin and spreads its children over the whole
-sphere (a regular simplex, a cross-polytope, the golden spiral in 3-d, or a
-normalised lattice shell). Every other node ``v`` owns a *cap*, the directions within
-angle ``A_v`` of ``u_v``, and places its ``K`` children in it, all levels at once:
+- ``"metric"`` (:mod:`.metric`, the default for trees): distances follow the tree's
+  path lengths (Sarkar 2011). A node's nearest nodes are its relatives, and its
+  ancestors are the nodes on its geodesic to the root, found by the *ancestor score*
+  ``d(u, a) + d(a, 0) - d(u, 0)``.
+- ``"order"`` (:mod:`.order`): every ancestor closer to a node than every other node,
+  the reference reconstruction convention (rank by raw distance, Nickel & Kiela
+  2017). It wins that MAP, at the price of distances that no longer follow the tree
+  (a deep node's nearest nodes are the root and the top of its lineage).
 
-1. child ``i`` takes point ``z_i`` of a fixed list of lattice points in ``R^(d-1)``
-   sorted by norm (the first ``K`` are the family; ``D_(d-1)`` shifted by
-   ``(1/2, ..., 1/2)`` for ``d >= 4``, ``Z^(d-1) + 1/2`` below; no point at the
-   centre, nearest neighbours ``gap`` = sqrt 2 or 1 apart), scaled so the outermost
-   lands at angle ``A_v - a``;
-2. a Householder reflection carries ``R^(d-1)`` onto the tangent plane at ``u_v`` and
-   the sphere's exponential map takes ``z_i`` to the child's direction;
-3. the children's caps are ``a = CAP exp(-R[k+1] / 2)`` (one value per level,
-   :func:`level_caps`; at most ``pi / 2`` on the first level).
-
-The ball picture behind it (curvature -1, root at the origin). Let
-``B_v`` be the directions within ``2 exp(-R_v / 2)`` of ``u_v``. A node ``u`` with
-``u_u`` in ``B_a`` is at distance ``< R_u`` from ``a``, and one outside it at distance
-``> R_u`` (to first order: ``cosh d = cosh(R_u - R_a) + 2 sinh R_u sinh R_a
-sin^2(t/2)``). Since ``d(u, root) = R_u`` exactly, MAP is 1 when every ``B_v`` holds
-the directions of ``v``'s descendants and of no other node. Caps of ``CAP exp(-R/2)``
-with ``CAP < 2`` would keep each subtree inside its ``B``; wider caps (``CAP`` = 3.5)
-measured better: they let a few rim descendants see an ancestor just beyond the root
-but space siblings further apart, which matters once steps are shrunk (below), and
-cost nothing where the tree fits. A radial step per level of
-
-    step(K) = max(-2 ln frac(K), 2 ln(2 rho_K / (CAP (1 - frac(K)) r_1))),
-    frac(K) = min(q / (1 + q), 1/2),   q = FILL gap / (2 rho_K)
-
-(``rho_K``, ``r_1``: norms of the ``K``-th and of the first lattice point) keeps the
-sibling caps ``FILL``-separated, so no sibling subtree enters another's ``B``, and
-keeps a parent outside its children's ``B`` (its children, which are negatives for
-it, stay farther than the root). Sarkar's caps of ``~ exp(-R)`` give the same local
-picture but put a deep node's uncles closer than its root, which costs MAP on the
-closure.
-
-Precision: how deep and how wide a tree fits
---------------------------------------------
-Every point stays within ``radius_budget(dtype) = 0.995 numerics.max_dist0(dtype)`` of
-the origin (float64: 25.9, float32: 12.15; the Poincaré norm is then below
-``max_norm``). With ``scale=None`` each level gets ``step(K)`` for its widest node,
-and if the sum exceeds the budget every step is shrunk by the same factor: the caps
-still follow ``exp(-R/2)``, so sibling caps overlap and MAP degrades (keeping the
-caps nested instead, shrinking by ``frac(K)`` per level, measured 0.2 instead of
-0.8 on WordNet nouns). Needed step, and how many such levels fit
-(``precision_limit``):
-
-=====  ============  ============  ============  ============  ============
-dim    K = 1         K = 10        K = 100       K = 1,000     K = 43,705
-=====  ============  ============  ============  ============  ============
-2      1.39 (18, 8)  5.13 (5, 2)   9.78 (2, 1)   14.4 (1, 0)   22.0 (1, 0)
-3      1.39 (18, 8)  3.30 (7, 3)   5.57 (4, 2)   7.75 (3, 1)   11.5 (2, 1)
-5      1.39 (18, 8)  2.90 (8, 4)   3.58 (7, 3)   4.53 (5, 2)   6.25 (4, 1)
-10     1.39 (18, 8)  2.68 (9, 4)   2.68 (9, 4)   3.17 (8, 3)   3.90 (6, 3)
-20     1.39 (18, 8)  3.26 (7, 3)   3.26 (7, 3)   3.26 (7, 3)   3.26 (7, 3)
-=====  ============  ============  ============  ============  ============
-
-(levels that fit in float64, float32). From ``d = 14`` on the lattice list is the
-first shell only (random sign vectors, relative spacing ``~ 2.8 / sqrt(d)``), which
-is why dim 20 needs more than dim 10 for small families.
-
-What that means for the data sets (``benchmarks/bench_constructive.py``, float64,
-exact MAP over all anchors, 2 shared cores):
-
-================  ===  ======  ======  =====  =========  ========
-data              dim  needed  radius  MAP    mean rank  seconds
-================  ===  ======  ======  =====  =========  ========
-ncbi:small        10   20.9    20.9    1.000  1.00       0.3
-ncbi:small        5    27.2    25.9    1.000  1.00       0.1
-ncbi:small        2    76.0    25.9    0.081  86.7       0.1
-wordnet:mammals   10   24.7    24.7    0.999  1.02       0.01
-wordnet:mammals   2    55.1    25.9    0.380  7.89       0.01
-wordnet:nouns     10   52.0    25.9    0.950  70.8       0.4
-wordnet:nouns     5    61.4    25.9    0.544  93.9       0.1
-================  ===  ======  ======  =====  =========  ========
-
-(mammals and nouns are DAGs: pairs through a dropped parent are far apart, hence
-< 1.) Depth and radius agree exactly: one radius per level, so Spearman is 1.0 once
-radii within float resolution count as ties; scipy's plain Spearman on Poincaré
-norms sees their last-bit differences and gives 0.76 on ncbi:small, near the 0.725
-that caps any embedding with all-distinct norms when 78% of nodes share one depth.
-In float32 (budget 12.1) ncbi:small keeps MAP 0.996 at dim 10 but 0.55 at dim 5
-(sampled). The whole NCBI tree (2.6M nodes, depth 38, a family of 43,705) needs
-~127 at dim 10, gets a fifth of every step, and reaches MAP ~0.14 over 1,000
-sampled anchors (6.6 s to build): it needs training. At dim 2 only shallow or
-narrow trees fit. Float precision is not the binding limit inside the budget: the
-radial resolution at the rim is ~1e-5 (float64), and caps never shrink below
-``CAP exp(-budget / 2)`` ~ 1e-5, so siblings stay far more than the ~1e-16
-resolution of unit vectors apart (all of NCBI's 2.6M points are distinct).
-
-The Lorentz output is the same point set (``x0 = cosh R``, ``xs = sinh R u``); its
-coordinates could reach much farther from the origin, but the hyptax numerics cap it
-at the same distance, and distances between nearby far points lose precision as fast.
-
-DAGs: the construction runs on a spanning tree that keeps, for every node, its
-deepest parent (``depth(parent) = depth(node) - 1`` under the longest-path depth;
-ties go to the lowest node index), so every node keeps its depth. The other parent
-edges are left to training. Several roots: a virtual root at the origin holds them.
+Both run on the deepest-parent spanning tree of a DAG (:func:`spanning_parent`) and
+in polar form, with Poincaré or Lorentz coordinates formed only at the end.
 
 >>> from hyptax.data.taxonomy import Taxonomy
 >>> tax = Taxonomy.from_edges(["r", "a", "b"], [1, 2], [0, 0])
@@ -118,48 +23,37 @@ edges are left to training. Several roots: a virtual root at the origin holds th
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-
-import numpy as np
 import torch
 
 from ..data.taxonomy import Taxonomy
 from ..errors import ConfigError
 from ..manifolds import get_manifold, numerics
-from .points import Lattice, lattice_gap, lattice_radii, random_rotation, sphere_points
+from . import points
+from .metric import MetricPlan, edge_weights, plan_metric, to_points
+from .order import (
+    Plan,
+    level_caps,
+    level_step,
+    needed_steps,
+    plan_construction,
+    precision_limit,
+    radius_budget,
+    radius_schedule,
+)
+from .tree import SpanningTree, spanning_parent
 
-CAP = 3.5
-"""A node's cap is ``CAP * exp(-R/2)``. Below 2 every ancestor would be closer than the
-root even from the rim of its cap (module docstring); measured, wider caps space
-siblings further apart, which wins when steps are shrunk (WordNet nouns, dim 10:
-MAP 0.83 at 1.8, 0.95 at 3.2 to 4) and changes nothing where the tree fits."""
-
-FILL = 0.75
-"""Sibling caps take at most this fraction of their centres' spacing (when the steps
-are not shrunk). Below ``2 CAP / (2 CAP + 2 exp(-1))`` ~ 0.9 (a step of at least 2
-between families), no node of a family's subtree enters a sibling subtree's exclusion
-ball (radius ``2 exp(-R/2)``, see the module docstring)."""
-
-MAX_FRAC = 0.5
-"""In the step rule, a child's cap is at most this fraction of its parent's (so a
-single child still gets a step of ``2 ln 2`` or more)."""
-
-ROOT_STEP_MIN = 1.0
-"""Smallest first radius: the root's children are at least this far from the origin."""
-
-BUDGET_FRACTION = 0.995
-"""Share of ``numerics.max_dist0(dtype)`` the deepest level may use."""
+GEOMETRIES: tuple[str, ...] = ("metric", "order")
 
 
-# ------------------------------------------------------------------ public API
 def construct(
     tax: Taxonomy,
     dim: int,
     *,
+    geometry: str = "order",
     manifold: str = "poincare",
     dtype: torch.dtype = torch.float64,
     scale: float | None = None,
+    rank_weights: dict[str, float] | None = None,
     seed: int = 0,
 ) -> torch.Tensor:
     """Embed ``tax`` constructively: ``-> (n, coord_dim)`` points of ``manifold``.
@@ -168,325 +62,50 @@ def construct(
         tax: the taxonomy (a DAG is embedded on its deepest-parent spanning tree).
         dim: dimension of the hyperbolic space (``>= 2``); ``coord_dim`` is ``dim`` for
             ``"poincare"`` and ``dim + 1`` for ``"lorentz"``.
+        geometry: ``"metric"`` or ``"order"`` (module docstring).
         dtype: float32 or float64; the construction runs in float64 and is
-            converted and projected at the end, with the radius budget of ``dtype``.
-        scale: the radial step between consecutive levels (hyperbolic distance).
-            ``None`` picks each level's step from its widest node and shrinks all
-            steps to fit the dtype's budget (see the module docstring). A given scale
-            must fit: ``levels * scale <= budget``, else :class:`ConfigError`.
+            converted and projected at the end, within the radius budget of ``dtype``.
+        scale: ``"order"``: the radial step between levels; ``"metric"``: the edge
+            length. ``None`` picks it from the tree and the dtype's budget.
+        rank_weights: ``"metric"`` only: edge length per rank (the edge above a node of
+            that rank), in units of the base edge; other ranks weigh 1.
         seed: seeds the rotations of the point sets; the result is a deterministic
-            function of ``(tax, dim, manifold, dtype, scale, seed)``.
+            function of the arguments.
 
     Every point is strictly inside the ball (norm ``<= max_norm(dtype)``) or on the
     hyperboloid within the same distance of the origin.
     """
+    if geometry not in GEOMETRIES:
+        raise ConfigError(f"--geometry must be one of {', '.join(GEOMETRIES)}, not {geometry!r}")
     m = get_manifold(manifold)
+    numerics.max_norm(dtype)  # rejects unsupported dtypes early
     if tax.n_nodes == 0:
         return torch.zeros((0, m.coord_dim(dim)), dtype=dtype)
-    plan = plan_construction(tax, dim, dtype=dtype, scale=scale, seed=seed)
-    radius = plan.radii[plan.level]
-    if m.name == "lorentz":
-        x = np.concatenate(
-            (np.cosh(radius)[:, None], np.sinh(radius)[:, None] * plan.directions), 1
-        )
-        return m.project(torch.as_tensor(x).to(dtype))
-    p = np.tanh(radius / 2.0)[:, None] * plan.directions
-    return m.project(torch.as_tensor(p).to(dtype))
+    if geometry == "metric":
+        plan = plan_metric(tax, dim, budget=radius_budget(dtype), edge=scale,
+                           rank_weights=rank_weights, seed=seed)  # fmt: skip
+        return to_points(plan.radius, plan.directions, m, dtype)
+    if rank_weights:
+        raise ConfigError("--rank-weights applies to the metric geometry only")
+    order = plan_construction(tax, dim, dtype=dtype, scale=scale, seed=seed)
+    return to_points(order.radii[order.level], order.directions, m, dtype)
 
 
-def precision_limit(
-    depth: int, max_children: int, dim: int, dtype: torch.dtype = torch.float64
-) -> dict[str, float | int | bool]:
-    """What fits: a tree ``depth`` levels deep whose widest node has ``max_children``.
-
-    Returns a dict with
-        ``budget``: the largest radius used (``BUDGET_FRACTION * max_dist0(dtype)``);
-        ``step_needed``: the radial step a level of ``max_children``-wide nodes needs
-            for the separation behind MAP ~1 (module docstring);
-        ``radius_needed``: ``depth * step_needed`` (the root's first step counted the
-            same way);
-        ``fits``: whether it is within the budget;
-        ``max_depth``: how many such levels fit;
-        ``step_used``: the step the automatic schedule would use (shrunk to fit);
-        ``shrink``: ``step_used / step_needed`` (1.0 when it fits).
-    """
-    _check_dim(dim)
-    budget = radius_budget(dtype)
-    step = level_step(max(max_children, 1), dim)
-    needed = depth * step
-    used = step if needed <= budget else budget / max(depth, 1)
-    return {
-        "budget": budget,
-        "step_needed": step,
-        "radius_needed": needed,
-        "fits": needed <= budget,
-        "max_depth": math.floor(budget / step),
-        "step_used": used,
-        "shrink": used / step,
-    }
-
-
-def radius_budget(dtype: torch.dtype) -> float:
-    """Largest distance from the origin the construction uses for ``dtype``."""
-    return BUDGET_FRACTION * numerics.max_dist0(dtype)
-
-
-def spanning_parent(tax: Taxonomy) -> np.ndarray:
-    """``(n,)`` int64: the kept parent of every node, ``-1`` for roots.
-
-    A node keeps its deepest parent (so its longest-path depth is its tree depth),
-    ties broken by the lowest parent index.
-    """
-    parent = np.full(tax.n_nodes, -1, dtype=np.int64)
-    if tax.n_edges == 0:
-        return parent
-    child = tax.child.astype(np.int64)
-    par = tax.parent.astype(np.int64)
-    order = np.lexsort((par, -tax.depth[par].astype(np.int64), child))
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = child[order][1:] != child[order][:-1]
-    pick = order[first]
-    parent[child[pick]] = par[pick]
-    return parent
-
-
-# ------------------------------------------------------------------ the plan
-@dataclass(frozen=True, eq=False)
-class Plan:
-    """The construction in polar form, before conversion to coordinates.
-
-    Attributes:
-        level: ``(n,)`` int64 level of each node (its depth, + 1 with several roots).
-        radii: ``(levels,)`` float64 radius of each level (``radii[0] = 0``).
-        directions: ``(n, dim)`` float64 unit vectors.
-        caps: ``(levels,)`` float64 angular radius of the caps of each level's nodes
-            (:func:`level_caps`).
-        min_sibling_angle: ``(levels,)`` a lower bound on the angle between two
-            siblings' directions on each level (exact for the root's children; ``nan``
-            where no node has two children).
-        needed_radius: the deepest radius MAP ~1 would need (the sum of
-            :func:`needed_steps`); above ``radii[-1]``, the steps were shrunk.
-    """
-
-    level: np.ndarray
-    radii: np.ndarray
-    directions: np.ndarray
-    caps: np.ndarray
-    min_sibling_angle: np.ndarray
-    needed_radius: float
-
-
-def plan_construction(
-    tax: Taxonomy,
-    dim: int,
-    *,
-    dtype: torch.dtype = torch.float64,
-    scale: float | None = None,
-    seed: int = 0,
-) -> Plan:
-    """Radii, directions and caps of every node (see :func:`construct`)."""
-    _check_dim(dim)
-    numerics.max_norm(dtype)  # rejects unsupported dtypes early
-    tree = _Tree.build(tax)
-    rng = np.random.default_rng(seed)
-    root_kids = tree.children_of(np.array([tree.root]))[0]
-    root_dirs, root_angle = sphere_points(len(root_kids), dim, rng)
-    steps = needed_steps(tree.widest, dim, root_angle)
-    radii = radius_schedule(steps, dtype=dtype, scale=scale)
-    rot_cap = random_rotation(dim - 1, rng)
-    rot_root = random_rotation(dim, rng)
-    lattice = Lattice(dim - 1, int(tree.widest[1:].max(initial=1)), rng)
-    caps = level_caps(radii)
-    directions = np.zeros((tree.n, dim))
-    directions[:, 0] = 1.0
-    min_angle = np.full(len(radii), np.nan)
-    if len(root_kids):
-        directions[root_kids] = root_dirs @ rot_root.T
-        min_angle[1] = root_angle if len(root_kids) > 1 else np.nan
-    for k in range(1, len(radii) - 1):
-        parents = np.flatnonzero(tree.level == k)
-        kids, owner, rank, count = tree.children_of(parents)
-        if not len(kids):
-            continue
-        spread = (caps[k] - caps[k + 1]) / lattice.rho[count - 1]
-        directions[kids] = _place_children(
-            directions[parents[owner]], lattice.points[rank] @ rot_cap.T, spread
-        )
-        min_angle[k + 1] = _sibling_angle_bound(spread[count > 1], caps[k] - caps[k + 1], lattice)
-    keep = tree.keep
-    return Plan(
-        level=tree.level[keep],
-        radii=radii,
-        directions=directions[keep],
-        caps=caps,
-        min_sibling_angle=min_angle,
-        needed_radius=float(steps.sum()),
-    )
-
-
-def level_step(max_children: int, dim: int) -> float:
-    """Radial step a level needs when its widest node has ``max_children`` children."""
-    if max_children <= 0:
-        return 0.0
-    m = dim - 1
-    r_min, rho = lattice_radii(m, max_children)
-    frac = _frac(max_children, rho, lattice_gap(m))
-    # The innermost child sits at angle >= (r_min / rho)(1 - frac) A from its parent;
-    # it must stay outside the child's exclusion ball 2 exp(-R_child / 2).
-    inner = r_min / rho * (1.0 - frac) * CAP
-    return max(-2.0 * math.log(frac), 2.0 * math.log(2.0 / inner))
-
-
-def needed_steps(widest: np.ndarray, dim: int, root_angle: float | None = None) -> np.ndarray:
-    """``(levels - 1,)`` radial steps for MAP ~1, from ``widest[k]``, the most children
-    of a level-``k`` node (``widest[0]`` is the root's; ``root_angle`` the smallest
-    angle between its children, if known)."""
-    steps = np.zeros(max(len(widest) - 1, 0))
-    if len(steps):
-        if root_angle is None:
-            root_angle = sphere_points(int(widest[0]), dim, np.random.default_rng(0))[1]
-        steps[0] = max(ROOT_STEP_MIN, 2.0 * math.log(2.0 * CAP / (FILL * root_angle)))
-        steps[1:] = [level_step(int(w), dim) for w in widest[1:-1]]
-    return steps
-
-
-def radius_schedule(
-    steps: np.ndarray, *, dtype: torch.dtype = torch.float64, scale: float | None = None
-) -> np.ndarray:
-    """``(levels,)`` radius of each level (``radii[0] = 0``): the ``steps`` (from
-    :func:`needed_steps`), all shrunk by one factor if they exceed the budget, or
-    ``scale`` per level when given."""
-    levels = len(steps) + 1
-    budget = radius_budget(dtype)
-    if scale is not None:
-        if not scale > 0:
-            raise ConfigError(f"scale must be positive, not {scale}")
-        if (levels - 1) * scale > budget:
-            raise ConfigError(
-                f"scale {scale:g} x {levels - 1} levels = {(levels - 1) * scale:.4g} exceeds the "
-                f"{_dtype_name(dtype)} limit {budget:.4g}; use scale <= "
-                f"{budget / max(levels - 1, 1):.4g} or leave it unset"
-            )
-        return scale * np.arange(levels, dtype=np.float64)
-    total = steps.sum()
-    shrink = budget / total if total > budget else 1.0
-    return np.concatenate(([0.0], np.cumsum(steps * shrink)))
-
-
-def level_caps(radii: np.ndarray) -> np.ndarray:
-    """``(levels,)`` cap of each level's nodes: ``CAP exp(-R / 2)`` (at most ``pi / 2``
-    for the first level), shrinking by ``exp(-step / 2)`` from level to level. The
-    root's entry is ``pi`` (the whole sphere)."""
-    caps = np.full(len(radii), math.pi)
-    if len(radii) > 1:
-        first = min(CAP * math.exp(-radii[1] / 2.0), math.pi / 2)
-        caps[1:] = first * np.exp(-(radii[1:] - radii[1]) / 2.0)
-    return caps
-
-
-# ------------------------------------------------------------------ tree levels
-@dataclass(frozen=True, eq=False)
-class _Tree:
-    """The spanning tree, with a virtual root when there are several roots.
-
-    ``n`` nodes (``n_nodes + 1`` with a virtual root), ``level`` per node, ``parent``
-    (``-1`` at the root), ``widest[k]`` = most children of a level-``k`` node,
-    ``keep`` = the real nodes in their original order.
-    """
-
-    n: int
-    root: int
-    level: np.ndarray
-    parent: np.ndarray
-    widest: np.ndarray
-    keep: np.ndarray
-    kid_order: np.ndarray
-    kid_start: np.ndarray
-
-    @classmethod
-    def build(cls, tax: Taxonomy) -> _Tree:
-        parent = spanning_parent(tax)
-        level = tax.depth.astype(np.int64)
-        n = tax.n_nodes
-        roots = np.flatnonzero(parent < 0)
-        if len(roots) == 1:
-            root, keep = int(roots[0]), np.arange(n)
-        else:  # a virtual root at index n holds the real roots
-            parent = np.append(parent, -1)
-            parent[roots] = n
-            level = np.append(level + 1, 0)
-            root, keep = n, np.arange(n)
-            n += 1
-        has_parent = parent >= 0
-        kid_order = np.flatnonzero(has_parent)[np.argsort(parent[has_parent], kind="stable")]
-        kid_start = np.searchsorted(parent[kid_order], np.arange(n + 1))
-        n_kids = np.diff(kid_start)
-        widest = np.zeros(int(level.max()) + 1, dtype=np.int64)
-        np.maximum.at(widest, level, n_kids)
-        return cls(n, root, level, parent, widest, keep, kid_order, kid_start)
-
-    def children_of(
-        self, parents: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Children of ``parents`` as flat arrays: ``(kids, owner, rank, count)`` where
-        ``parents[owner[i]]`` is the parent of ``kids[i]``, ``rank[i]`` its position
-        among its siblings and ``count[i]`` the number of siblings (itself included)."""
-        cnt = self.kid_start[parents + 1] - self.kid_start[parents]
-        total = int(cnt.sum())
-        owner = np.repeat(np.arange(len(parents)), cnt)
-        offset = np.repeat(np.cumsum(cnt) - cnt, cnt)
-        rank = np.arange(total) - offset
-        kids = self.kid_order[np.repeat(self.kid_start[parents], cnt) + rank]
-        return kids, owner, rank, np.repeat(cnt, cnt)
-
-
-# ------------------------------------------------------------------ placement
-def _place_children(u_parent: np.ndarray, z: np.ndarray, spread: np.ndarray) -> np.ndarray:
-    """Directions of children, one row per child: ``u_parent (k, d)`` the parent's
-    direction, ``z (k, d-1)`` the child's lattice point, ``spread (k,)`` the angle per
-    unit of lattice norm. Returns ``(k, d)`` unit vectors at angle ``|z| spread``
-    from the parent's, towards ``z`` in the parent's tangent frame."""
-    z_norm = np.linalg.norm(z, axis=1)
-    angle = z_norm * spread
-    tangent = _householder_apply(u_parent, z / z_norm[:, None])
-    u = np.cos(angle)[:, None] * u_parent + np.sin(angle)[:, None] * tangent
-    return u / np.linalg.norm(u, axis=1, keepdims=True)
-
-
-def _householder_apply(u: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """Carry ``t (k, d-1)`` (coordinates of ``e_d``'s tangent plane) onto the tangent
-    plane at ``u (k, d)`` with the reflection that swaps ``e_d`` and ``-s u``."""
-    s = np.where(u[:, -1] >= 0, 1.0, -1.0)
-    v = u.copy()
-    v[:, -1] += s
-    x = np.concatenate((t, np.zeros((len(t), 1))), axis=1)
-    coef = 2.0 * (v * x).sum(1) / (v * v).sum(1)
-    return x - coef[:, None] * v
-
-
-def _frac(count: int, rho: float, gap: float) -> float:
-    """Largest child cap, as a fraction of the parent's, that keeps ``count`` sibling
-    caps (centres ``gap / rho`` of the parent's cap apart) ``FILL``-separated."""
-    if count <= 1:
-        return MAX_FRAC
-    q = FILL * gap / (2.0 * rho)
-    return min(q / (1.0 + q), MAX_FRAC)
-
-
-def _sibling_angle_bound(spread: np.ndarray, reach: float, lattice: Lattice) -> float:
-    """Smallest angle two siblings can have: lattice points ``gap`` apart times the
-    ``spread`` of their family, shrunk by at most ``sin(t) / t`` by the sphere's
-    exponential map out to ``t = reach``."""
-    if not len(spread):
-        return float("nan")
-    return float(lattice.gap * spread.min() * np.sinc(reach / math.pi))
-
-
-# ------------------------------------------------------------------ checks
-def _check_dim(dim: int) -> None:
-    if dim < 2:
-        raise ConfigError(f"the constructive embedding needs dim >= 2, not {dim}")
-
-
-def _dtype_name(dtype: torch.dtype) -> str:
-    return str(dtype).removeprefix("torch.")
+__all__ = [
+    "GEOMETRIES",
+    "MetricPlan",
+    "Plan",
+    "SpanningTree",
+    "construct",
+    "edge_weights",
+    "level_caps",
+    "level_step",
+    "needed_steps",
+    "plan_construction",
+    "plan_metric",
+    "points",
+    "precision_limit",
+    "radius_budget",
+    "radius_schedule",
+    "spanning_parent",
+]

@@ -20,7 +20,17 @@ FPS_LIMIT = 4096
 (beyond, in a seeded random order); it only improves the spread of small families."""
 
 MAX_ENUMERATED = 2_000_000
-"""Largest lattice enumeration attempted (points inside the search ball)."""
+"""Largest lattice enumeration attempted (points inside the search ball). A family too
+large for it takes its points from a product of two lower-dimensional sets instead
+(:func:`_product_shells`, :func:`_product_sphere`), so any fan-out can be placed."""
+
+MIN_PRODUCT_PART = 3
+"""Smallest dimension of either factor of a product point set: from 3 on both factors
+are checkerboard lattices with the same ``sqrt 2`` spacing as the whole."""
+
+
+class _TooManyPoints(Exception):
+    """The lattice enumeration would exceed :data:`MAX_ENUMERATED` points."""
 
 
 class Lattice:
@@ -53,6 +63,40 @@ def lattice_radii(m: int, k: int) -> tuple[float, float]:
 
 @functools.lru_cache(maxsize=16)
 def lattice_shells(m: int, k: int) -> np.ndarray:
+    """Lattice points by increasing norm: every shell up to the one holding the
+    ``k``-th point (``(>= k, m)``, read-only); see :func:`_lattice_ball_shells`. Where
+    enumerating the ball would not fit in memory, the first ``k`` points by norm of
+    the product of the lattices of ``R^(m // 2)`` and ``R^(m - m // 2)`` (distinct
+    points stay ``sqrt 2`` apart)."""
+    try:
+        return _lattice_ball_shells(m, k)
+    except _TooManyPoints:
+        if m < 2 * MIN_PRODUCT_PART:
+            raise _too_many(k, m + 1) from None
+        return _product_shells(m, k)
+
+
+def _too_many(k: int, dim: int) -> ConfigError:
+    return ConfigError(f"cannot spread {k:,} children in dim {dim}: the lattice search needs "
+                       f"over {MAX_ENUMERATED:,} points")  # fmt: skip
+
+
+def _product_shells(m: int, k: int) -> np.ndarray:
+    """The ``k`` points of smallest norm among pairs ``(p, q)`` of the first points of
+    two lower-dimensional lattices (enough of each for ``k`` pairs), by norm."""
+    a = m // 2
+    per = 2 * (math.isqrt(k - 1) + 1)  # twice as many of each as k pairs need
+    p, q = lattice_shells(a, per), lattice_shells(m - a, per)
+    total = (p * p).sum(1)[:, None] + (q * q).sum(1)[None, :]
+    cut = np.partition(total.ravel(), k - 1)[k - 1]
+    i, j = np.nonzero(total <= cut)
+    order = np.lexsort((j, i, total[i, j]))[:k]
+    out = np.concatenate((p[i[order]], q[j[order]]), axis=1)
+    out.flags.writeable = False
+    return out
+
+
+def _lattice_ball_shells(m: int, k: int) -> np.ndarray:
     """Lattice points by increasing norm: every shell up to the one holding the
     ``k``-th point (``(>= k, m)``, read-only). For ``m > 12`` and ``k <= 2^(m-1)``,
     ``k`` points of the first shell (enumerating it would not fit in memory)."""
@@ -89,10 +133,7 @@ def _half_integer_ball(m: int, rho: float, checker: bool) -> np.ndarray:
         ok = new + (m - j - 1) <= limit  # each later coordinate adds at least 1
         i, v = np.nonzero(ok)
         if len(i) > MAX_ENUMERATED:
-            raise ConfigError(
-                f"a node has too many children for dim {m + 1}: the lattice search needs "
-                f"over {MAX_ENUMERATED:,} points; use a larger dim"
-            )
+            raise _TooManyPoints
         pts = np.concatenate((pts[i], 0.5 * odd[v][:, None]), axis=1)
         acc = new[i, v]
     if checker:
@@ -190,7 +231,28 @@ def sphere_points(k: int, d: int, rng: np.random.Generator) -> tuple[np.ndarray,
     if d == 3:
         pts = _fibonacci_sphere(k)
         return pts, _min_angle(pts)
-    return _lattice_shell(d, k, rng)
+    try:
+        return _lattice_shell(d, k, rng)
+    except _TooManyPoints:
+        if d < 2 * MIN_PRODUCT_PART:
+            raise _too_many(k, d) from None
+        return _product_sphere(k, d, rng)
+
+
+def _product_sphere(k: int, d: int, rng: np.random.Generator) -> tuple[np.ndarray, float]:
+    """``k`` unit vectors ``(u, v) / sqrt 2`` from well-spread sets on the spheres of
+    ``R^(d // 2)`` and ``R^(d - d // 2)`` (for families whose lattice shell would not
+    fit in memory). Two of them differ in ``u`` or in ``v``, so their chord is at least
+    the smaller of the factors' chords over ``sqrt 2``."""
+    a = d // 2
+    k1 = math.isqrt(k - 1) + 1
+    k2 = -(-k // k1)
+    u, angle_u = sphere_points(k1, a, rng)
+    v, angle_v = sphere_points(k2, d - a, rng)
+    i, j = np.divmod(np.arange(k), k2)
+    pts = np.concatenate((u[i], v[j]), axis=1) / math.sqrt(2.0)
+    chord = 2.0 * math.sin(min(angle_u, angle_v) / 2.0) / math.sqrt(2.0)
+    return pts, 2.0 * math.asin(chord / 2.0)
 
 
 def _fibonacci_sphere(k: int) -> np.ndarray:

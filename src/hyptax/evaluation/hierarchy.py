@@ -14,7 +14,7 @@ the taxonomy and the seed alone.
 from __future__ import annotations
 
 import zlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -28,6 +28,9 @@ try:
     import numba
 except ImportError:  # pragma: no cover - exercised only where numba is missing
     numba = None
+
+if TYPE_CHECKING:
+    from .faithful import TreeGraph
 
 TOP_LEVEL = "top_level"
 
@@ -132,44 +135,95 @@ def tie_groups(values: np.ndarray, tol: float) -> np.ndarray:
     return groups
 
 
+N_SOURCES = 1000
+"""First nodes per kind of pair in :func:`clade_separation`: each gets
+``ceil(n_pairs / sources)`` second nodes, so the tree distances of all the pairs
+take one BFS per source."""
+
+
 def clade_separation(
-    view: BallView, labels: np.ndarray, *, n_pairs: int, seed: int, rank: str = ""
+    view: BallView,
+    labels: np.ndarray,
+    *,
+    n_pairs: int,
+    seed: int,
+    rank: str = "",
+    tree: TreeGraph | None = None,
 ) -> dict[str, Any]:
     """Mean distance between nodes of different clades over the mean distance within
-    a clade, from ``n_pairs`` pairs of each kind.
+    a clade, from at least ``n_pairs`` pairs of each kind.
 
-    A pair's first node is uniform over the labelled nodes; the second is uniform over
-    the other members of its clade (within) or over the labelled nodes of every other
+    The pairs are grouped by their first node: ``min(N_SOURCES, pool)`` first nodes
+    are drawn without replacement, uniform over the labelled nodes (within: over the
+    members of clades with >= 2 members; the same draw when that is every labelled
+    node), and each gets ``ceil(n_pairs / sources)`` second nodes, uniform over the
+    other members of its clade (within) or over the labelled nodes of every other
     clade (between). ``labels`` should already hold only the clades to use
     (:func:`keep_large`). ``ratio`` > 1 means clades are tighter than the whole.
+
+    With ``tree`` (the taxonomy's :class:`~.faithful.TreeGraph`), the same pairs also
+    give the tree's own separation from their tree distances (unreachable pairs left
+    out): ``tree_ratio``, ``tree_mean_within``, ``tree_mean_between`` (``None``
+    without ``tree``). An embedding whose distances follow the tree has ``ratio``
+    near ``tree_ratio``.
     """
     members = np.flatnonzero(labels >= 0)
     members = members[np.argsort(labels[members], kind="stable")]
     lab = labels[members]
     clades, starts, sizes = np.unique(lab, return_index=True, return_counts=True)
     out: dict[str, Any] = {"n_clades": len(clades), "n_members": len(members), "n_pairs": n_pairs}
+    tree_none = {"tree_ratio": None, "tree_mean_within": None, "tree_mean_between": None}
     if len(clades) < 2 or sizes.max() < 2:
-        return {**out, "ratio": None, "mean_between": None, "mean_within": None}
+        return {**out, "ratio": None, "mean_between": None, "mean_within": None, **tree_none}
     rng = _rng(seed, rank)
-    # Within: the first node from clades with >= 2 members, uniform over their members.
+    src = _sources(rng, np.arange(len(members)))
+    # Within: first nodes from clades with >= 2 members (the same first nodes as
+    # between when no clade is a singleton, so one BFS serves both), second from the clade.
     pool = np.flatnonzero(sizes[np.searchsorted(clades, lab)] >= 2)
-    i = pool[rng.integers(0, len(pool), size=n_pairs)]
+    i = _repeat(src if len(pool) == len(members) else _sources(rng, pool), n_pairs)
     c = np.searchsorted(clades, lab[i])
     j = starts[c] + rng.integers(0, sizes[c] - 1)
     j = j + (j >= i)  # skip the node itself
-    within = view.dist(members[i], members[j])
-    i = rng.integers(0, len(members), size=n_pairs)
+    w_pairs = (members[i], members[j])
+    # Between: first nodes from every labelled node, second from the other clades.
+    i = _repeat(src, n_pairs)
     c = np.searchsorted(clades, lab[i])
     j = rng.integers(0, len(members) - sizes[c])
     j = j + np.where(j >= starts[c], sizes[c], 0)  # skip the node's own clade
-    between = view.dist(members[i], members[j])
+    b_pairs = (members[i], members[j])
+    within, between = view.dist(*w_pairs), view.dist(*b_pairs)
     mean_w, mean_b = float(within.mean()), float(between.mean())
-    return {
-        **out,
+    out.update({
         "ratio": mean_b / mean_w if mean_w > 0 else None,
         "mean_between": mean_b,
         "mean_within": mean_w,
+    })  # fmt: skip
+    if tree is None:
+        return {**out, **tree_none}
+    # One BFS per distinct first node serves both kinds of pair.
+    t = tree.pair_distances(
+        np.concatenate([w_pairs[0], b_pairs[0]]), np.concatenate([w_pairs[1], b_pairs[1]])
+    )
+    t_w, t_b = t[: len(within)], t[len(within) :]
+    tree_w = float(t_w[t_w > 0].mean()) if (t_w > 0).any() else None
+    tree_b = float(t_b[t_b > 0].mean()) if (t_b > 0).any() else None
+    return {
+        **out,
+        "tree_ratio": tree_b / tree_w if tree_w and tree_b else None,
+        "tree_mean_within": tree_w,
+        "tree_mean_between": tree_b,
     }
+
+
+def _sources(rng: np.random.Generator, pool: np.ndarray) -> np.ndarray:
+    """First nodes of the pairs: ``min(N_SOURCES, len(pool))`` of ``pool``, drawn
+    without replacement."""
+    return rng.choice(pool, size=min(N_SOURCES, len(pool)), replace=False)
+
+
+def _repeat(src: np.ndarray, n_pairs: int) -> np.ndarray:
+    """Each first node ``ceil(n_pairs / len(src))`` times (at least ``n_pairs`` pairs)."""
+    return np.repeat(src, -(-n_pairs // len(src)))
 
 
 def knn_purity(
@@ -265,30 +319,51 @@ def _knn_kernel() -> Any:
     return _KNN[0]
 
 
+def _squared_differences_py(pt, u, key):
+    """``key[v] = |p_u - p_v|^2`` for every node, from the ``(dim, n)`` transposed
+    coordinates ``pt``, formed coordinate by coordinate (no cancellation)."""
+    dim, n = pt.shape
+    key[:] = 0.0
+    for d in range(dim):
+        xd = pt[d, u]
+        coord = pt[d]
+        for v in range(n):
+            t = xd - coord[v]
+            key[v] += t * t
+
+
+def _insert_sorted_py(top, top_i, j, x, v):
+    """Insert key ``x`` of node ``v`` into the ascending ``top[:j + 1]``, dropping what
+    was at slot ``j`` (equal keys keep the earlier node first)."""
+    while j > 0 and top[j - 1] > x:
+        top[j] = top[j - 1]
+        top_i[j] = top_i[j - 1]
+        j -= 1
+    top[j] = x
+    top_i[j] = v
+
+
+def _inline(fn: Any) -> Any:
+    return fn if numba is None else numba.njit(inline="always", cache=True)(fn)
+
+
+squared_differences = _inline(_squared_differences_py)
+insert_sorted = _inline(_insert_sorted_py)
+
+
 def _knn_kernel_py(pt, gap_inv, queries, out):
     """Numba kernel: keys as in :mod:`.ranking`, an insertion-sorted top-k per query."""
-    dim, n = pt.shape
+    n = pt.shape[1]
     k = out.shape[1]
     for r in numba.prange(queries.shape[0]):
         u = queries[r]
-        key = np.zeros(n)
-        for d in range(dim):
-            xd = pt[d, u]
-            coord = pt[d]
-            for v in range(n):
-                t = xd - coord[v]
-                key[v] += t * t
+        key = np.empty(n)
+        squared_differences(pt, u, key)
         best = np.full(k, np.inf)
         idx = np.full(k, -1)
         for v in range(n):
             x = key[v] * gap_inv[v]
             if v == u or not x < best[k - 1]:
                 continue
-            j = k - 1
-            while j > 0 and best[j - 1] > x:
-                best[j] = best[j - 1]
-                idx[j] = idx[j - 1]
-                j -= 1
-            best[j] = x
-            idx[j] = v
+            insert_sorted(best, idx, k - 1, x, v)
         out[r] = idx

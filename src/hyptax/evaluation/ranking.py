@@ -73,6 +73,13 @@ SCALAR_COST = 3
 in key operations (measured: key operations run ~3.4e9 a second on two shared
 cores, vectorised; the compare loops ~1.1e9)."""
 
+SCORES: tuple[str, ...] = ("distance", "ancestor")
+"""What candidates are ranked by. ``"distance"``: ``d(u, v)``, the reference
+convention. ``"ancestor"``: the ancestor score ``d(u, v) + d(v, 0) - d(u, 0)``, 0 when
+``v`` lies on the geodesic from ``u`` to the origin (where a tree's ancestors lie in
+the metric construction, :mod:`hyptax.constructive.metric`), and about twice the
+distance from that geodesic otherwise."""
+
 TIE_RULE = (
     "rank = 1 + negatives strictly closer; *_pessimistic counts ties as closer "
     "(its AP is scikit-learn's average_precision_score)"
@@ -176,12 +183,21 @@ class Counts:
 
 
 def count_closer(
-    view: BallView, queries: Queries, *, progress: bool = False, backend: str = "auto"
+    view: BallView,
+    queries: Queries,
+    *,
+    score: str = "distance",
+    progress: bool = False,
+    backend: str = "auto",
 ) -> Counts:
     """Count, for every positive pair, the negatives closer to its anchor.
 
-    ``backend``: ``"numba"``, ``"torch"`` or ``"auto"`` (numba when installed).
+    ``score``: ``"distance"`` (the reference convention) or ``"ancestor"`` (see
+    :data:`SCORES`); ``backend``: ``"numba"``, ``"torch"`` or ``"auto"`` (numba when
+    installed).
     """
+    if score not in SCORES:
+        raise ValueError(f"unknown ranking score {score!r}")
     if backend == "auto":
         backend = "numba" if numba is not None else "torch"
     if backend not in ("numba", "torch"):
@@ -192,12 +208,13 @@ def count_closer(
     bar = _progress(m, progress, "ranking")
     kernel = _count_numba_chunk if backend == "numba" else _count_torch_chunk
     pt = np.ascontiguousarray(view.p.T) if backend == "numba" else None
+    e0 = np.exp(view.dist0) if score == "ancestor" else None
     edges = _chunk_edges(anchor_costs(view, queries, kept=0.0), CHUNK_COST)  # no probe: cheap
     for start, stop in itertools.pairwise(edges):
         r = np.arange(start, stop)
         sub = queries.subset(r)
         lo, hi = queries.pos_ptr[start], queries.pos_ptr[r[-1] + 1]
-        counts = kernel(view, pt, sub)
+        counts = kernel(view, pt, sub, e0)
         out.less[lo:hi], out.leq[lo:hi], out.pos_le[lo:hi] = counts
         if bar is not None:
             bar.update(len(r))
@@ -272,14 +289,15 @@ def _chunk_edges(costs: np.ndarray, budget: float) -> list[int]:
 
 
 def _count_numba_chunk(
-    view: BallView, pt: np.ndarray, q: Queries
+    view: BallView, pt: np.ndarray, q: Queries, e0: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n_pairs = len(q.pos_idx)
     less, leq, pos_le = (np.zeros(n_pairs, dtype=np.int64) for _ in range(3))
     workers = min(numba.get_num_threads(), max(len(q.rows), 1))
+    ancestor = e0 is not None
     _kernel()(
-        pt, view.gap_inv, q.rows, q.pos_ptr, q.pos_idx, q.excl_ptr, q.excl_idx,
-        less, leq, pos_le, workers, GROUP, TILE,
+        pt, view.gap_inv, view.gap_inv if e0 is None else e0, ancestor, q.rows, q.pos_ptr,
+        q.pos_idx, q.excl_ptr, q.excl_idx, less, leq, pos_le, workers, GROUP, TILE,
     )  # fmt: skip
     return less, leq, pos_le
 
@@ -300,10 +318,26 @@ def _kernel() -> Any:
     return _KERNEL[0]
 
 
+def _ancestor_key(sq, g_v, g_u, e0_v):
+    """``exp(d(u, v) + d(v, 0))`` from ``sq = |p_u - p_v|^2``: monotone in the ancestor
+    score for a fixed anchor ``u`` (``cosh d = 1 + 2 sq g_u g_v``)."""
+    x = 1.0 + 2.0 * sq * g_v * g_u
+    return (x + np.sqrt((x - 1.0) * (x + 1.0))) * e0_v
+
+
+key_of = (
+    _ancestor_key if numba is None else numba.njit(inline="always", cache=True)(_ancestor_key)
+)
+
+
 def _count_kernel_py(  # noqa: C901  (one flat loop nest is what numba compiles best)
-    pt, gap_inv, rows, pos_ptr, pos_idx, excl_ptr, excl_idx, less, leq, pos_le, workers, group, tile
-):
+    pt, gap_inv, e0, ancestor, rows, pos_ptr, pos_idx, excl_ptr, excl_idx, less, leq, pos_le,
+    workers, group, tile,
+):  # fmt: skip
     """Numba kernel; ``pt`` holds the ``(dim, n)`` transposed Poincaré coordinates.
+
+    The key of node ``v`` for anchor ``u`` is ``|p_u - p_v|^2 g_v`` (monotone in the
+    distance), or with ``ancestor`` :func:`_ancestor_key` (``e0 = exp(dist0)``).
 
     Workers take groups of ``group`` anchors in turn (round-robin, so costly and
     cheap anchors spread evenly). For a group it walks the nodes tile by tile; per
@@ -338,7 +372,10 @@ def _count_kernel_py(  # noqa: C901  (one flat loop nest is what numba compiles 
                     for k in range(dim):
                         t = pt[k, u] - pt[k, v]
                         acc += t * t
-                    p[r - g0, j] = acc * gap_inv[v]
+                    if ancestor:
+                        p[r - g0, j] = key_of(acc, gap_inv[v], gap_inv[u], e0[v])
+                    else:
+                        p[r - g0, j] = acc * gap_inv[v]
                     top[r - g0] = max(top[r - g0], p[r - g0, j])
                     lt[r - g0, j] = 0
                     le[r - g0, j] = 0
@@ -357,10 +394,18 @@ def _count_kernel_py(  # noqa: C901  (one flat loop nest is what numba compiles 
                             kb[i] += t * t
                     tp = top[r - g0]
                     c = 0
-                    for i in range(t1 - t0):
-                        x = kb[i] * gg[i]
-                        buf[c] = x
-                        c += x <= tp
+                    if ancestor:
+                        gu = gap_inv[u]
+                        eb = e0[t0:t1]
+                        for i in range(t1 - t0):
+                            x = key_of(kb[i], gg[i], gu, eb[i])
+                            buf[c] = x
+                            c += x <= tp
+                    else:
+                        for i in range(t1 - t0):
+                            x = kb[i] * gg[i]
+                            buf[c] = x
+                            c += x <= tp
                     for j in range(pos_ptr[r + 1] - pos_ptr[r]):
                         pj = p[r - g0, j]
                         a = 0
@@ -373,7 +418,10 @@ def _count_kernel_py(  # noqa: C901  (one flat loop nest is what numba compiles 
             for r in range(g0, g1):  # remove the anchor (key 0) and the excluded nodes
                 u, s = rows[r], pos_ptr[r]
                 kk = pos_ptr[r + 1] - s
-                k_self = 0.0 * gap_inv[u]
+                if ancestor:
+                    k_self = key_of(0.0, gap_inv[u], gap_inv[u], e0[u])
+                else:
+                    k_self = 0.0 * gap_inv[u]
                 for j in range(kk):
                     pj = p[r - g0, j]
                     a = lt[r - g0, j] - (k_self < pj)
@@ -384,7 +432,10 @@ def _count_kernel_py(  # noqa: C901  (one flat loop nest is what numba compiles 
                         for k in range(dim):
                             t = pt[k, u] - pt[k, v]
                             acc += t * t
-                        ke = acc * gap_inv[v]
+                        if ancestor:
+                            ke = key_of(acc, gap_inv[v], gap_inv[u], e0[v])
+                        else:
+                            ke = acc * gap_inv[v]
                         a -= ke < pj
                         b -= ke <= pj
                     c_pos = 0
@@ -396,7 +447,7 @@ def _count_kernel_py(  # noqa: C901  (one flat loop nest is what numba compiles 
 
 
 def _count_torch_chunk(
-    view: BallView, pt: np.ndarray | None, q: Queries
+    view: BallView, pt: np.ndarray | None, q: Queries, e0: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The same counts with torch, in blocks of anchors bounded by :data:`BLOCK_BYTES`."""
     p = torch.from_numpy(view.p)
@@ -405,13 +456,13 @@ def _count_torch_chunk(
     parts = []
     for start in range(0, len(q.rows), block):
         parts.append(
-            _torch_block(p, g, q.subset(np.arange(start, min(start + block, len(q.rows)))))
+            _torch_block(p, g, e0, q.subset(np.arange(start, min(start + block, len(q.rows)))))
         )
     return tuple(np.concatenate(c) for c in zip(*parts, strict=True))  # type: ignore[return-value]
 
 
 def _torch_block(
-    p: torch.Tensor, g: torch.Tensor, q: Queries
+    p: torch.Tensor, g: torch.Tensor, e0: np.ndarray | None, q: Queries
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     b, n = len(q.rows), len(p)
     rows = torch.from_numpy(q.rows)
@@ -420,6 +471,9 @@ def _torch_block(
         t = p[rows, k : k + 1] - p[:, k]
         key += t * t
     key *= g
+    if e0 is not None:  # _ancestor_key, in torch
+        x = 1.0 + 2.0 * key * g[rows, None]
+        key = (x + torch.sqrt((x - 1.0) * (x + 1.0))) * torch.from_numpy(e0)
     k_pos = torch.from_numpy(q.n_pos)
     kmax = int(k_pos.max())
     pos_row = torch.repeat_interleave(torch.arange(b), k_pos)
@@ -452,10 +506,12 @@ def reconstruction(
     seed: int = 0,
     n_bootstrap: int = 1000,
     ci_level: float = 0.95,
+    score: str = "distance",
     progress: bool = False,
     backend: str = "auto",
 ) -> dict[str, Any]:
-    """Mean rank and MAP of ``queries`` (see the module docstring for the convention).
+    """Mean rank and MAP of ``queries`` (see the module docstring for the convention),
+    ranking candidates by ``score`` (:data:`SCORES`).
 
     ``sample``: rank only a seeded sample of that many anchors (``None`` or at least
     the number of anchors: all, exactly). A sampled result has ``"mode": "sampled"``
@@ -467,10 +523,11 @@ def reconstruction(
     if sampled:
         pick = np.sort(np.random.default_rng(seed).choice(m, size=sample, replace=False))
         queries = queries.subset(pick)
-    counts = count_closer(view, queries, progress=progress, backend=backend)
+    counts = count_closer(view, queries, score=score, progress=progress, backend=backend)
     per_node = per_anchor(queries, counts)
     result: dict[str, Any] = {
         "mode": "sampled" if sampled else "exact",
+        "score": score,
         "map": _mean(per_node["ap"], per_node["n_pos"]),
         "mean_rank": _ratio(per_node["rank_sum"], per_node["n_pos"]),
         "map_pessimistic": _mean(per_node["ap_pessimistic"], per_node["n_pos"]),

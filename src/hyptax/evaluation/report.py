@@ -16,7 +16,7 @@ from .. import __version__
 from ..config import EvalConfig
 from ..data.taxonomy import Taxonomy
 from ..embeddings import Embeddings
-from . import hierarchy, linkpred
+from . import faithful, hierarchy, linkpred
 from .geometry import ball_view
 from .ranking import Queries, auto_sample, reconstruction
 
@@ -79,7 +79,8 @@ def evaluate(
     """Evaluate ``emb`` against ``tax``: reconstruction (exact or sampled), link
     prediction when ``holdout > 0`` (the split of :func:`linkpred.split_edges` with
     ``split_seed``), depth-norm correlation, clade separation and kNN purity per
-    rank, and norms. Returns a JSON-able dict; see :func:`format_report`."""
+    rank, norms, and faithfulness to the tree (:func:`faithful.faithfulness`).
+    Returns a JSON-able dict; see :func:`format_report`."""
     config = config or EvalConfig()
     times: dict[str, float] = {}
     clock = time.perf_counter()
@@ -96,6 +97,7 @@ def evaluate(
             "dim": emb.dim,
             "coord_dim": emb.coord_dim,
             "dtype": (emb.meta.get("config") or {}).get("dtype"),
+            "geometry": (emb.meta.get("config") or {}).get("geometry"),
             **{k: emb.meta[k] for k in ("path", "epoch") if k in emb.meta},
         },
         "settings": {**asdict(config), "holdout": holdout, "split_seed": split_seed},
@@ -108,16 +110,19 @@ def evaluate(
                              most=config.auto_sample, least=config.min_sample,
                              seed=config.seed)  # fmt: skip
     _say(progress, f"reconstruction ({'exact' if sample is None else f'{sample} sampled nodes'})")
-    report["reconstruction"] = reconstruction(
-        view,
-        queries,
-        sample=sample,
-        seed=config.seed,
-        n_bootstrap=config.n_bootstrap,
-        ci_level=config.ci_level,
-        progress=progress,
-    )
+    ranking = {"seed": config.seed, "n_bootstrap": config.n_bootstrap,
+               "ci_level": config.ci_level, "progress": progress}  # fmt: skip
+    report["reconstruction"] = reconstruction(view, queries, sample=sample, **ranking)
     times["reconstruction"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    sample = _ancestor_sample(config, len(queries.rows), tax.n_nodes)
+    how = "exact" if sample is None else f"{sample} sampled nodes"
+    _say(progress, f"reconstruction by the ancestor score ({how})")
+    report["ancestor_reconstruction"] = reconstruction(
+        view, queries, score="ancestor", sample=sample, **ranking
+    )
+    times["ancestor_reconstruction"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
     report["link_prediction"] = None
@@ -134,9 +139,25 @@ def evaluate(
     report["clades"] = _clade_section(view, tax, config)
     report["norms"] = hierarchy.norm_stats(view, config.boundary_band)
     times["hierarchy"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    _say(progress, f"faithfulness to the tree ({config.faithful_queries} query nodes)")
+    report["faithfulness"] = faithful.faithfulness(
+        view, tax, n_queries=config.faithful_queries, n_pairs=config.n_pairs,
+        k=config.faithful_k, seed=config.seed,
+    )  # fmt: skip
+    times["faithfulness"] = time.perf_counter() - clock
     report["seconds"] = {k: round(v, 3) for k, v in times.items()}
     report["warnings"] = _warnings(report)
     return report
+
+
+def _ancestor_sample(config: EvalConfig, n_anchors: int, n_nodes: int) -> int | None:
+    """Anchors ranked by the ancestor score: all (``None``) when ``--sample`` is not
+    given and ``anchors x nodes`` is within ``config.exact_max_work``, else a sample."""
+    if config.sample is not None:
+        return config.sample
+    return config.auto_sample if n_anchors * n_nodes > config.exact_max_work else None
 
 
 def _data_section(tax: Taxonomy) -> dict[str, Any]:
@@ -156,8 +177,11 @@ def _clade_section(view: Any, tax: Taxonomy, config: EvalConfig) -> dict[str, An
         r: hierarchy.keep_large(hierarchy.clade_labels(tax, r), config.min_clade_size)
         for r in levels
     }
+    tree = faithful.TreeGraph.from_taxonomy(tax)
     separation = {
-        r: hierarchy.clade_separation(view, lab, n_pairs=config.n_pairs, seed=config.seed, rank=r)
+        r: hierarchy.clade_separation(
+            view, lab, n_pairs=config.n_pairs, seed=config.seed, rank=r, tree=tree
+        )
         for r, lab in labels.items()
     }
     purity = hierarchy.knn_purity(
@@ -204,10 +228,15 @@ def format_report(report: dict[str, Any]) -> str:
     lines = [
         f"hyptax evaluation of {data['source'] or 'the data'}: {data['n_nodes']:,} nodes, "
         f"{data['n_closure']:,} closure pairs, max depth {data['max_depth']}; "
-        f"{emb['manifold']} dim {emb['dim']}",
+        f"{emb['manifold']} dim {emb['dim']}" + _geometry_note(emb.get("geometry")),
         "",
-        _rank_line("Reconstruction", report["reconstruction"]),
+        _rank_line("Reconstruction by distance (reference)", report["reconstruction"]),
     ]
+    if report.get("ancestor_reconstruction"):
+        lines.append(_rank_line(
+            "Reconstruction by ancestor score d(u,a) + d(a,0) - d(u,0)",
+            report["ancestor_reconstruction"],
+        ))  # fmt: skip
     lp = report.get("link_prediction")
     if lp:
         lines.append(
@@ -229,6 +258,7 @@ def format_report(report: dict[str, Any]) -> str:
         f"Spearman {_f(dn['spearman'])} (n={dn['n']:,})",
         "",
     ]
+    lines += _faithful_lines(report)
     lines += _clade_table(report)
     nm = report["norms"]
     lines += [
@@ -244,6 +274,15 @@ def format_report(report: dict[str, Any]) -> str:
     for w in report.get("warnings", []):
         lines.append(f"warning: {w}")
     return "\n".join(lines)
+
+
+def _geometry_note(geometry: str | None) -> str:
+    """Which of the two rankings is the embedding's own hierarchy test."""
+    if geometry == "metric":
+        return "; metric geometry: its hierarchy is ranked by the ancestor score"
+    if geometry == "order":
+        return "; order geometry: its hierarchy is ranked by distance"
+    return ""
 
 
 def _rank_line(title: str, rec: dict[str, Any]) -> str:
@@ -276,7 +315,7 @@ def _rank_line(title: str, rec: dict[str, Any]) -> str:
 def _clade_table(report: dict[str, Any]) -> list[str]:
     clades = report["clades"]
     size = clades["min_clade_size"]
-    rows = [("clades by", "clades", "members", "separation", "purity@k", "chance", "")]
+    rows = [("clades by", "clades", "members", "separation", "tree", "purity@k", "chance", "")]
     k = report["settings"]["purity_k"]
     n_pairs = report["settings"]["n_pairs"]
     n_queries = 0
@@ -286,22 +325,48 @@ def _clade_table(report: dict[str, Any]) -> list[str]:
         note = f"fewer than 2 clades of >= {size} members" if sep["ratio"] is None else ""
         rows.append((
             level.replace("_", "-"), f"{sep['n_clades']:,}", f"{sep['n_members']:,}",
-            _f(sep["ratio"], 3), _f(pur["purity"], 3), _f(pur["chance"], 3), note,
+            _f(sep["ratio"], 3), _f(sep.get("tree_ratio"), 3), _f(pur["purity"], 3),
+            _f(pur["chance"], 3), note,
         ))  # fmt: skip
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     out = [
-        "  ".join(c.ljust(w) if i in (0, 6) else c.rjust(w)
+        "  ".join(c.ljust(w) if i in (0, 7) else c.rjust(w)
                   for i, (c, w) in enumerate(zip(r, widths, strict=True))).rstrip()
         for r in rows
     ]  # fmt: skip
     out.insert(1, "-" * len(out[0]))
     out.append(
         f"(clades with >= {size} members; separation = mean distance between clades / "
-        f"within a clade over {n_pairs:,} pairs of each; purity@{k}: share of the {k} "
+        f"within a clade over {n_pairs:,} pairs of each; tree: the same ratio of tree "
+        f"distances (path lengths) over the same pairs; purity@{k}: share of the {k} "
         "nearest taxa with a clade at that rank that share the node's clade, over up to "
         f"{n_queries:,} sampled nodes)"
     )
     return out
+
+
+def _faithful_lines(report: dict[str, Any]) -> list[str]:
+    fa = report.get("faithfulness")
+    if not fa:  # reports written before faithfulness was measured
+        return []
+    n_nodes = report["data"]["n_nodes"]
+    which = (
+        f"SAMPLED: {fa['n_queries']:,} of {n_nodes:,} nodes as queries"
+        if fa["sampled"]
+        else f"all {fa['n_queries']:,} nodes as queries"
+    )
+    adjacent = "-" if fa["adjacent_nearest"] is None else f"{fa['adjacent_nearest']:.1%}"
+    median = "-" if fa["parent_rank_median"] is None else f"{fa['parent_rank_median']:g}"
+    return [
+        f"Faithfulness to the tree ({which}, {fa['n_pairs']:,} pairs, seed {fa['seed']}):",
+        f"  nearest node adjacent {adjacent}, parent rank median {median} "
+        f"(mean {_f(fa['parent_rank_mean'], 2)}), {fa['k']}-NN tree distance "
+        f"{_f(fa['knn_tree_distance'], 2)} (best {_f(fa['knn_tree_distance_best'], 2)})",
+        f"  Spearman(distance, tree distance) {_f(fa['spearman_tree'])}, "
+        f"mean distortion {_f(fa['distortion'], 3)} (scale {_f(fa['distortion_scale'], 2)})"
+        f"  [{fa['seconds']:.1f} s]",
+        "",
+    ]
 
 
 def _norm(x: float | None) -> str:

@@ -1,0 +1,110 @@
+"""The spanning tree both constructions walk, level by level, and the map that turns
+a point of a parent's tangent frame into a child's direction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..data.taxonomy import Taxonomy
+
+
+def spanning_parent(tax: Taxonomy) -> np.ndarray:
+    """``(n,)`` int64: the kept parent of every node, ``-1`` for roots.
+
+    A node keeps its deepest parent (so its longest-path depth is its tree depth),
+    ties broken by the lowest parent index.
+    """
+    parent = np.full(tax.n_nodes, -1, dtype=np.int64)
+    if tax.n_edges == 0:
+        return parent
+    child = tax.child.astype(np.int64)
+    par = tax.parent.astype(np.int64)
+    order = np.lexsort((par, -tax.depth[par].astype(np.int64), child))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = child[order][1:] != child[order][:-1]
+    pick = order[first]
+    parent[child[pick]] = par[pick]
+    return parent
+
+
+@dataclass(frozen=True, eq=False)
+class SpanningTree:
+    """The spanning tree, with a virtual root when there are several roots.
+
+    ``n`` nodes (``n_nodes + 1`` with a virtual root, which is then node
+    ``n_nodes``), ``level`` per node, ``parent`` (``-1`` at the root), ``widest[k]`` =
+    most children of a level-``k`` node, ``keep`` = the real nodes in their original
+    order; children of node ``v`` are ``kid_order[kid_start[v]:kid_start[v + 1]]``.
+    """
+
+    n: int
+    root: int
+    level: np.ndarray
+    parent: np.ndarray
+    widest: np.ndarray
+    keep: np.ndarray
+    kid_order: np.ndarray
+    kid_start: np.ndarray
+
+    @classmethod
+    def build(cls, tax: Taxonomy) -> SpanningTree:
+        parent = spanning_parent(tax)
+        level = tax.depth.astype(np.int64)
+        n = tax.n_nodes
+        roots = np.flatnonzero(parent < 0)
+        keep = np.arange(n)
+        if len(roots) == 1:
+            root = int(roots[0])
+        else:  # a virtual root at index n holds the real roots
+            parent = np.append(parent, -1)
+            parent[roots] = n
+            level = np.append(level + 1, 0)
+            root = n
+            n += 1
+        has_parent = parent >= 0
+        kid_order = np.flatnonzero(has_parent)[np.argsort(parent[has_parent], kind="stable")]
+        kid_start = np.searchsorted(parent[kid_order], np.arange(n + 1))
+        n_kids = np.diff(kid_start)
+        widest = np.zeros(int(level.max()) + 1, dtype=np.int64)
+        np.maximum.at(widest, level, n_kids)
+        return cls(n, root, level, parent, widest, keep, kid_order, kid_start)
+
+    @property
+    def virtual_root(self) -> bool:
+        return self.n > len(self.keep)
+
+    def children_of(
+        self, parents: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Children of ``parents`` as flat arrays: ``(kids, owner, rank, count)`` where
+        ``parents[owner[i]]`` is the parent of ``kids[i]``, ``rank[i]`` its position
+        among its siblings and ``count[i]`` the number of siblings (itself included)."""
+        cnt = self.kid_start[parents + 1] - self.kid_start[parents]
+        total = int(cnt.sum())
+        owner = np.repeat(np.arange(len(parents)), cnt)
+        offset = np.repeat(np.cumsum(cnt) - cnt, cnt)
+        rank = np.arange(total) - offset
+        kids = self.kid_order[np.repeat(self.kid_start[parents], cnt) + rank]
+        return kids, owner, rank, np.repeat(cnt, cnt)
+
+
+def tangent_directions(u_parent: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """``(k, d)`` unit tangent vectors at ``u_parent (k, d)`` (orthogonal to it), one per
+    row of ``z (k, d-1)``: ``z / |z|`` carried from ``e_d``'s tangent plane onto the one
+    at ``u_parent`` by the reflection that swaps ``e_d`` and ``-s u_parent``."""
+    t = z / np.linalg.norm(z, axis=1, keepdims=True)
+    s = np.where(u_parent[:, -1] >= 0, 1.0, -1.0)
+    v = u_parent.copy()
+    v[:, -1] += s
+    x = np.concatenate((t, np.zeros((len(t), 1))), axis=1)
+    coef = 2.0 * (v * x).sum(1) / (v * v).sum(1)
+    return x - coef[:, None] * v
+
+
+def rotate_towards(u: np.ndarray, tangent: np.ndarray, angle: np.ndarray) -> np.ndarray:
+    """``(k, d)`` unit vectors at ``angle (k,)`` from ``u (k, d)`` towards the unit
+    ``tangent (k, d)`` (the sphere's exponential map), renormalised."""
+    out = np.cos(angle)[:, None] * u + np.sin(angle)[:, None] * tangent
+    return out / np.linalg.norm(out, axis=1, keepdims=True)
