@@ -116,7 +116,7 @@ def evaluate(
     times["reconstruction"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    sample = _ancestor_sample(config, len(queries.rows), tax.n_nodes)
+    sample = _ancestor_sample(config, view, queries)
     how = "exact" if sample is None else f"{sample} sampled nodes"
     _say(progress, f"reconstruction by the ancestor score ({how})")
     report["ancestor_reconstruction"] = reconstruction(
@@ -152,12 +152,18 @@ def evaluate(
     return report
 
 
-def _ancestor_sample(config: EvalConfig, n_anchors: int, n_nodes: int) -> int | None:
+def _ancestor_sample(config: EvalConfig, view: Any, queries: Queries) -> int | None:
     """Anchors ranked by the ancestor score: all (``None``) when ``--sample`` is not
-    given and ``anchors x nodes`` is within ``config.exact_max_work``, else a sample."""
+    given, ``anchors x nodes`` is within ``config.exact_max_work`` and the predicted
+    cost (pairs x depth, :func:`auto_sample`) within ``config.exact_max_cost``, else a
+    sample."""
     if config.sample is not None:
         return config.sample
-    return config.auto_sample if n_anchors * n_nodes > config.exact_max_work else None
+    if len(queries.rows) * view.n > config.exact_max_work:
+        return config.auto_sample
+    return auto_sample(view, queries, max_cost=config.exact_max_cost,
+                       most=config.auto_sample, least=config.min_sample,
+                       seed=config.seed)  # fmt: skip
 
 
 def _data_section(tax: Taxonomy) -> dict[str, Any]:
