@@ -136,7 +136,8 @@ def check_same_as_reference(
 
 
 @pytest.mark.parametrize(
-    "n_kills, epochs", [(5, EPOCHS), pytest.param(20, 2 * EPOCHS, marks=pytest.mark.slow)]
+    "n_kills, epochs", [pytest.param(5, EPOCHS, marks=pytest.mark.slow),
+                        pytest.param(20, 2 * EPOCHS, marks=pytest.mark.slow)]
 )
 def test_training_killed_and_resumed(tree, reference, tmp_path: Path, n_kills: int, epochs: int):
     if epochs != EPOCHS:
@@ -150,6 +151,7 @@ def test_training_killed_and_resumed(tree, reference, tmp_path: Path, n_kills: i
     assert killkit.tmp_files(out) == [], "--resume leaves no temporary file of a killed write"
 
 
+@pytest.mark.slow
 def test_killed_while_writing_the_first_last_checkpoint(tree: Path, tmp_path: Path) -> None:
     """A kill between the first best.pt and the first last.pt used to leave a run that
     could neither restart ("already holds a run") nor resume ("nothing to resume")."""
@@ -223,6 +225,7 @@ def test_prepare_killed_leaves_old_or_new(tmp_path: Path, n_kills: int = 3, seed
     fuzzkit.NOTES.append(stats.line("crash safety, prepare") + f"; after a kill: {outcome}")
 
 
+@pytest.mark.slow
 def test_export_killed_leaves_old_or_new(tmp_path: Path, n_kills: int = 3, seed: int = 8):
     import subprocess
 

@@ -53,6 +53,7 @@ def fresh(scratch: Path, name: str) -> Path:
 
 
 # ------------------------------------------------------------------ generated cases
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", list(GENERATED))
 def test_generated_cases(fmt: str, tmp_path: Path) -> None:
     n = GENERATED[fmt]
