@@ -72,6 +72,7 @@ def test_mammals_counts_and_structure() -> None:
     assert tax.depth[dog] == int(tax.depth[tax.lookup("canine.n.02")]) + 1
 
 
+@pytest.mark.slow
 @pytest.mark.wordnet
 @have_wordnet
 def test_nouns_counts() -> None:

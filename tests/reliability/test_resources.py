@@ -299,6 +299,7 @@ print(grown, estimate(tax, config)["total"])
 """
 
 
+@pytest.mark.slow
 def test_estimate_covers_a_measured_run(tmp_path: Path) -> None:
     """Peak memory growth of a real 1-epoch run (30,000 nodes; from the resident size
     before it, kernels compiled by a tiny run first) stays under the estimate, and the
