@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -132,3 +133,5 @@ def test_w2v_tokens_stay_unique_and_whitespace_free_when_names_collide(tmp_path)
     plain = Embeddings(["1", "2"], ["a", "b"], emb().vectors[:2], "poincare")
     assert export(plain, "w2v", tmp_path / "v.w2v") == [path]  # no change: no mapping,
     assert not mapping.exists()  # and none left from the export before
+    assert export(e, "w2v", "/dev/null") == [Path("/dev/null")]  # nothing beside a device
+    assert not Path("/dev/null.tokens.tsv").exists()

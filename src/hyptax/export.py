@@ -38,7 +38,7 @@ from . import __version__
 from .data.taxonomy import Taxonomy
 from .embeddings import Embeddings
 from .errors import HyptaxError
-from .files import atomic_write, is_stdout, os_problem, write_json
+from .files import atomic_write, is_special, is_stdout, os_problem, write_json
 from .training.checkpoint import bad_points
 
 FORMATS = ("w2v", "tsv", "npy")
@@ -103,7 +103,8 @@ def w2v_mapping_path(path: str | os.PathLike[str]) -> Path:
 def write_w2v(emb: Embeddings, path: str | os.PathLike[str]) -> list[Path]:
     """word2vec text format of the Poincaré coordinates (17 significant digits), and
     the token mapping (:func:`w2v_mapping_path`) when some name had to change (a
-    mapping left by an earlier export is removed otherwise; ``-``, stdout, gets none)."""
+    mapping left by an earlier export is removed otherwise; ``-`` (stdout), a device or a
+    FIFO gets none: nothing is written beside them)."""
     path = Path(path)
     p = emb.poincare()
     tokens = w2v_tokens(emb)
@@ -111,7 +112,7 @@ def write_w2v(emb: Embeddings, path: str | os.PathLike[str]) -> list[Path]:
         fh.write(f"{emb.n} {p.shape[1]}\n")
         for token, row in zip(tokens, p, strict=True):
             fh.write(token + " " + " ".join(f"{x:.17g}" for x in row.tolist()) + "\n")
-    if is_stdout(path):
+    if is_stdout(path) or is_special(path):  # no file beside stdout, /dev/null, a FIFO
         return [path]
     mapping = w2v_mapping_path(path)
     if tokens == emb.names:

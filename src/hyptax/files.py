@@ -66,7 +66,7 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[
             yield fh
         return
     shown = Path(path)
-    if _is_special(shown):  # through its links: /dev/stdout -> /proc/self/fd/1 -> a pipe
+    if is_special(shown):  # through its links: /dev/stdout -> /proc/self/fd/1 -> a pipe
         with _in_place_write(shown, shown, mode) as fh:
             yield fh
         return
@@ -98,9 +98,10 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[
         raise
 
 
-def _is_special(target: Path) -> bool:
+def is_special(target: Path) -> bool:
     """Whether ``target`` exists and is something a rename must not replace: a
-    character or block device, a FIFO or a socket."""
+    character or block device, a FIFO or a socket (written in place; nothing is
+    written beside it)."""
     try:
         mode = target.stat().st_mode
     except OSError:
