@@ -226,3 +226,24 @@ def test_clade_options_on_other_sources_and_an_empty_clade_are_refused(tsv, caps
     assert "apply to NCBI sources" in capsys.readouterr().err
     assert main(["info", "ncbi:"]) == 2
     assert "'ncbi:' names no clade" in capsys.readouterr().err
+
+
+def test_embed_then_resume_trains_from_the_construction(tsv, tmp_path, capsys):
+    """A construction (an empty optimizer state, epoch 0) is a start to resume from."""
+    out = str(tmp_path / "run")
+    assert main(["embed", "--quiet", "--data", tsv, "--out", out, "--dim", "5"]) == 0
+    assert train("--out", out, "--resume", "--epochs", "2", "--eval-every", "1") == 0
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").open()]
+    assert [r["epoch"] for r in records] == [1, 2]
+    assert torch.load(tmp_path / "run" / "last.pt", weights_only=True)["epoch"] == 2
+
+
+def test_a_metric_run_is_not_trained_on_resume(tmp_path, capsys):
+    tree = tmp_path / "tree.tsv"
+    tree.write_text("".join(f"c{c}\tc{(c - 1) // 3}\n" for c in range(1, 40)))
+    out = str(tmp_path / "run")
+    assert main(["embed", "--quiet", "--data", str(tree), "--out", out, "--dim", "5"]) == 0
+    capsys.readouterr()
+    assert main(["train", "--out", out, "--resume", "--epochs", "2", "--threads", "1"]) == 0
+    assert "the metric construction is exact on this tree" in capsys.readouterr().out
+    assert torch.load(tmp_path / "run" / "last.pt", weights_only=True)["epoch"] == 0

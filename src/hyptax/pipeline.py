@@ -116,7 +116,7 @@ def _run(
     tax = load_data(config, echo, typed)
     config = fit_negatives(resolve_for(config, tax), tax, echo)
     table = make_model(tax, config, device)
-    if not resume:
+    if not resume or config.geometry == "metric":  # a metric run never trains
         final = construction_is_final(table, tax, config)
         if final:
             echo(final)
@@ -336,7 +336,8 @@ def resume_state(
     check_resumable(TrainConfig.from_dict(checkpoint["config"]),
                     TrainConfig.from_dict(files.static["config"]), last)  # fmt: skip
     table.weight.copy_(checkpoint["weight"].to(table.weight.device, table.weight.dtype))
-    optimizer.load_state_dict(_to_device(checkpoint["optimizer"], table.weight.device))
+    if checkpoint["optimizer"]:  # empty in a construction (hyptax embed): start afresh
+        optimizer.load_state_dict(_to_device(checkpoint["optimizer"], table.weight.device))
     state = FitState.from_checkpoint(checkpoint)
     if files.metrics is not None:  # drop records written after this checkpoint
         with atomic_write(files.metrics, "w") as fh:
