@@ -125,12 +125,14 @@ def _add_flag(
     choices: tuple[str, ...] | None, text: str,
 ) -> None:  # fmt: skip
     default = DEFAULTS[name]
+    metavar = None
     if kind == "rank_weights":
-        kind = parse_rank_weights
+        kind, metavar = parse_rank_weights, "RANK=W,..."
     shown = default if not isinstance(default, str) else f"{default}"
     if default is not None:  # a default of None is resolved later; the text says how
         text = f"{text} (default: {shown})"
-    p.add_argument(flag, dest=name, type=kind, choices=choices, default=None, help=text)
+    p.add_argument(flag, dest=name, type=kind, choices=choices, default=None, help=text,
+                   metavar=metavar)  # fmt: skip
 
 
 def parse_rank_weights(text: str) -> dict[str, float]:
