@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -290,3 +291,19 @@ def test_clade_pairs_are_grouped_by_few_sources(monkeypatch):
     got = hierarchy.clade_separation(view, labels, n_pairs=20_000, seed=0, rank="x", tree=tree)
     assert calls == [40]  # one shared list of 40 first nodes: one BFS each
     assert got["tree_ratio"] == pytest.approx(exact_tree_separation(t, labels)[0], rel=0.05)
+
+
+def test_tree_pairs_walk_to_the_common_ancestor_as_the_search_finds():
+    """On a forest, pair distances by the common-ancestor walk equal the BFS ones."""
+    forest = random_dag(300, 4)  # a tree on nodes 0..299
+    child = np.r_[forest.child, np.arange(301, 320)]  # and a second tree under 300
+    parent = np.r_[forest.parent, np.full(19, 300)]
+    tax = Taxonomy.from_edges([f"n{i}" for i in range(320)], child, parent)
+    walk = faithful.TreeGraph.from_taxonomy(tax)
+    assert walk.depth is not None
+    search = dataclasses.replace(walk, depth=None)
+    rng = np.random.default_rng(0)
+    first, second = rng.integers(0, 320, 5000), rng.integers(0, 320, 5000)
+    got = walk.pair_distances(first, second)
+    assert np.array_equal(got, search.pair_distances(first, second))
+    assert (got == -1).any() and (got == 0).any()

@@ -58,12 +58,16 @@ class TreeGraph:
             (parents and children, direction ignored) are ``idx[ptr[u]:ptr[u+1]]``.
         par_ptr, par_idx: ``(n + 1,)`` int64 and ``(m,)`` int32; the parents of ``u``
             are ``par_idx[par_ptr[u]:par_ptr[u+1]]``.
+        depth: ``(n,)`` int64 depth of each node, or ``None`` for a DAG; on a tree (a
+            forest) pair distances walk up to the lowest common ancestor instead of
+            searching the graph.
     """
 
     ptr: np.ndarray
     idx: np.ndarray
     par_ptr: np.ndarray
     par_idx: np.ndarray
+    depth: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -78,16 +82,21 @@ class TreeGraph:
             np.concatenate([child, parent]), np.concatenate([parent, child]), tax.n_nodes
         )
         par_ptr, par_idx = _csr(child, parent, tax.n_nodes)
-        return cls(ptr, idx, par_ptr, par_idx)
+        depth = tax.depth.astype(np.int64) if tax.is_tree else None
+        return cls(ptr, idx, par_ptr, par_idx, depth)
 
     def pair_distances(self, first: np.ndarray, second: np.ndarray) -> np.ndarray:
         """``(m,)`` int32 tree distances of the pairs ``(first[i], second[i])``
-        (``-1`` when unreachable), with one BFS per distinct ``first`` node (in
-        parallel): cheap when the pairs are grouped by a few sources."""
+        (``-1`` when unreachable): on a tree by walking up to the lowest common
+        ancestor (``O(depth)`` a pair), else with one BFS per distinct ``first`` node
+        (in parallel), cheap when the pairs are grouped by a few sources."""
         first = np.asarray(first, dtype=np.int64)
         second = np.asarray(second, dtype=np.int64)
         out = np.empty(len(first), dtype=np.int32)
         if len(first) == 0:
+            return out
+        if self.depth is not None:
+            _jit("lca")(self.par_ptr, self.par_idx, self.depth, first, second, out)
             return out
         order = np.argsort(first, kind="stable")
         sources, counts = np.unique(first[order], return_counts=True)
@@ -197,7 +206,8 @@ _KERNELS: dict[str, Any] = {}
 def _jit(name: str) -> Any:
     """Compile (once, cached on disk) and return a parallel numba kernel."""
     if name not in _KERNELS:
-        py = {"faithful": _faithful_kernel_py, "pairs": _pairs_kernel_py}[name]
+        py = {"faithful": _faithful_kernel_py, "pairs": _pairs_kernel_py,
+              "lca": _lca_kernel_py}[name]  # fmt: skip
         _KERNELS[name] = numba.njit(parallel=True, cache=True)(py)
     return _KERNELS[name]
 
@@ -221,6 +231,25 @@ def _bfs(ptr, idx, source, dist, queue):  # pragma: no cover - compiled
                 queue[tail] = v
                 tail += 1
     return tail
+
+
+def _lca_kernel_py(par_ptr, par_idx, depth, first, second, out):
+    """Tree distances of pairs on a forest: the deeper node climbs to the other's
+    depth, then both climb until they meet (``-1`` when they never do)."""
+    for i in numba.prange(first.shape[0]):
+        a, b = first[i], second[i]
+        hops = 0
+        while depth[a] > depth[b]:
+            a = par_idx[par_ptr[a]]
+            hops += 1
+        while depth[b] > depth[a]:
+            b = par_idx[par_ptr[b]]
+            hops += 1
+        while a != b and par_ptr[a + 1] > par_ptr[a]:
+            a = par_idx[par_ptr[a]]
+            b = par_idx[par_ptr[b]]
+            hops += 2
+        out[i] = hops if a == b else -1
 
 
 def _pairs_kernel_py(ptr, idx, sources, tptr, targets, workers, out):
