@@ -261,3 +261,16 @@ def test_report_labels_both_rankings(tree_tsv, tmp_path, capsys):
     assert report["ancestor_reconstruction"]["score"] == "ancestor"
     assert report["reconstruction"]["score"] == "distance"
     assert EvalConfig().exact_max_work > 340 * 341
+
+
+def test_faithfulness_queries_shrink_on_large_graphs(big_tree):
+    from hyptax.evaluation.report import FAITHFUL_MIN_QUERIES, evaluate
+
+    emb = Embeddings(big_tree.ids, big_tree.names, C.construct(big_tree, 5, geometry="metric"),
+                     "poincare")  # fmt: skip
+    small = EvalConfig(faithful_max_work=300 * big_tree.n_nodes, sample=200, n_pairs=5000,
+                       n_bootstrap=10)  # fmt: skip
+    assert evaluate(emb, big_tree, small, progress=False)["faithfulness"]["n_queries"] == 300
+    tiny = EvalConfig(faithful_max_work=10, sample=200, n_pairs=5000, n_bootstrap=10)
+    got = evaluate(emb, big_tree, tiny, progress=False)["faithfulness"]["n_queries"]
+    assert got == FAITHFUL_MIN_QUERIES

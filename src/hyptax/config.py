@@ -350,6 +350,10 @@ class EvalConfig:
         faithful_queries: query nodes of the faithfulness to the tree (all nodes if
             fewer): nearest node, parent rank and kNN tree distance; the Spearman
             correlation of distance with tree distance uses ``n_pairs`` pairs from them.
+        faithful_max_work: at most this many query x node pairs for the faithfulness
+            figures (each query searches the tree and measures every node): on larger
+            graphs fewer queries (the whole NCBI: 383, about 40 s; the report says how
+            many), never fewer than 100.
         faithful_k: neighbours per query for the kNN tree distance.
         clade_ranks: ranks used when the taxonomy has ranks; otherwise the top-level
             subtrees (``Taxonomy.top_level``) are the clades.
@@ -372,6 +376,7 @@ class EvalConfig:
     purity_k: int = 10
     purity_queries: int = 2000
     faithful_queries: int = 2000
+    faithful_max_work: int = 1_000_000_000
     faithful_k: int = 10
     clade_ranks: tuple[str, ...] = CLADE_RANKS
     boundary_band: float = 1e-3
@@ -388,6 +393,7 @@ class EvalConfig:
         _positive(n_bootstrap=self.n_bootstrap, quick_sample=self.quick_sample)
         _positive(n_pairs=self.n_pairs, purity_k=self.purity_k, purity_queries=self.purity_queries)
         _positive(faithful_queries=self.faithful_queries, faithful_k=self.faithful_k)
+        _positive(faithful_max_work=self.faithful_max_work)
         _positive(min_clade_size=self.min_clade_size, boundary_band=self.boundary_band)
         if not 0.0 < self.ci_level < 1.0:
             raise ConfigError(f"ci_level must be in (0, 1), not {self.ci_level}")

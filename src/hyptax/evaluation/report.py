@@ -22,6 +22,9 @@ from .ranking import Queries, auto_sample, reconstruction
 
 FORMAT = "hyptax-report"
 
+FAITHFUL_MIN_QUERIES = 100
+"""The fewest query nodes of the faithfulness figures, whatever the graph's size."""
+
 
 # --------------------------------------------------------------------- quick
 def quick_metrics(
@@ -141,9 +144,11 @@ def evaluate(
     times["hierarchy"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    _say(progress, f"faithfulness to the tree ({config.faithful_queries} query nodes)")
+    cap = config.faithful_max_work // max(tax.n_nodes, 1)
+    queries = min(config.faithful_queries, max(FAITHFUL_MIN_QUERIES, cap))
+    _say(progress, f"faithfulness to the tree ({queries} query nodes)")
     report["faithfulness"] = faithful.faithfulness(
-        view, tax, n_queries=config.faithful_queries, n_pairs=config.n_pairs,
+        view, tax, n_queries=queries, n_pairs=config.n_pairs,
         k=config.faithful_k, seed=config.seed,
     )  # fmt: skip
     times["faithfulness"] = time.perf_counter() - clock
