@@ -33,7 +33,7 @@ the pair lists plus ``O(tile)`` per thread, whatever ``n``. WordNet nouns (82,11
 nodes, 743,241 pairs, random embedding, the worst case for the filter) takes about
 20 s of CPU time: ~11 s on two idle cores, 37 s measured with the two cores shared
 by other jobs. Without numba a torch fallback works in blocks of anchors whose size
-follows a memory budget (:data:`BLOCK_BYTES`; slower, same numbers).
+follows a memory budget (:data:`.kernels.BLOCK_BYTES`; slower, same numbers).
 """
 
 from __future__ import annotations
@@ -45,17 +45,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import torch
 
 from .geometry import BallView
+from .kernels import count_numba_chunk, count_torch_chunk
+from .queries import Queries
 
 try:  # numba is optional: the torch fallback gives the same numbers, slower.
     import numba
 except ImportError:  # pragma: no cover - exercised only where numba is missing
     numba = None
-
-BLOCK_BYTES = 256 * 2**20
-"""Memory budget of one block of anchors in the torch fallback."""
 
 CHUNK_COST = 2**30
 """Predicted cost (:func:`anchor_costs`) of one kernel call: a progress-bar tick,
@@ -84,91 +82,6 @@ TIE_RULE = (
     "rank = 1 + negatives strictly closer; *_pessimistic counts ties as closer "
     "(its AP is scikit-learn's average_precision_score)"
 )
-
-
-# --------------------------------------------------------------------- queries
-@dataclass(frozen=True, eq=False)
-class Queries:
-    """Anchors with the nodes to rank and the nodes to leave out, as CSR lists.
-
-    Attributes:
-        rows: ``(m,)`` anchor node indices ``u``.
-        pos_ptr, pos_idx: positives of ``rows[r]`` are ``pos_idx[pos_ptr[r]:pos_ptr[r+1]]``.
-        excl_ptr, excl_idx: nodes removed from the negatives (a superset of the
-            positives; ``u`` itself is always removed).
-    """
-
-    rows: np.ndarray
-    pos_ptr: np.ndarray
-    pos_idx: np.ndarray
-    excl_ptr: np.ndarray
-    excl_idx: np.ndarray
-
-    @property
-    def n_pos(self) -> np.ndarray:
-        """``(m,)`` positives per anchor."""
-        return np.diff(self.pos_ptr)
-
-    @classmethod
-    def from_pairs(
-        cls,
-        desc: np.ndarray,
-        anc: np.ndarray,
-        n_nodes: int,
-        *,
-        rows: np.ndarray | None = None,
-        exclude: tuple[np.ndarray, np.ndarray] | None = None,
-    ) -> Queries:
-        """Anchors ``rows`` (default: every node with a pair) ranking their pairs
-        ``(desc, anc)``; those pairs and the ``exclude`` pairs leave the negatives."""
-        pos = _Csr(desc, anc, n_nodes)
-        if rows is None:
-            rows = np.flatnonzero(np.diff(pos.ptr) > 0)
-        rows = np.asarray(rows, dtype=np.int64)
-        pos_ptr, pos_idx = pos.gather(rows)
-        if exclude is None:
-            excl_ptr, excl_idx = pos_ptr, pos_idx
-        else:  # the positives always leave the negatives too
-            key = np.unique(np.concatenate([
-                np.asarray(desc, dtype=np.int64) * n_nodes + np.asarray(anc, dtype=np.int64),
-                np.asarray(exclude[0], dtype=np.int64) * n_nodes + np.asarray(exclude[1]),
-            ]))  # fmt: skip
-            excl_ptr, excl_idx = _Csr(key // n_nodes, key % n_nodes, n_nodes).gather(rows)
-        return cls(rows, pos_ptr, pos_idx, excl_ptr, excl_idx)
-
-    def subset(self, r: np.ndarray) -> Queries:
-        """The anchors at positions ``r`` (in that order)."""
-        pos_ptr, pos_idx = _segments(self.pos_ptr, self.pos_idx, r)
-        excl_ptr, excl_idx = _segments(self.excl_ptr, self.excl_idx, r)
-        return Queries(self.rows[r], pos_ptr, pos_idx, excl_ptr, excl_idx)
-
-
-class _Csr:
-    """Pairs grouped by their first node: ``idx[ptr[u]:ptr[u+1]]``."""
-
-    def __init__(self, first: np.ndarray, second: np.ndarray, n_nodes: int) -> None:
-        first = np.asarray(first, dtype=np.int64)
-        second = np.asarray(second, dtype=np.int64)
-        if len(first) > 1 and not (first[1:] >= first[:-1]).all():  # closures come sorted
-            order = np.argsort(first, kind="stable")
-            first, second = first[order], second[order]
-        self.ptr = np.searchsorted(first, np.arange(n_nodes + 1))
-        self.idx = second
-
-    def gather(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return _segments(self.ptr, self.idx, rows, contiguous_ptr=True)
-
-
-def _segments(
-    ptr: np.ndarray, idx: np.ndarray, rows: np.ndarray, contiguous_ptr: bool = False
-) -> tuple[np.ndarray, np.ndarray]:
-    """Concatenate ``idx[ptr[r]:ptr[r+1]]`` for ``r`` in ``rows``; returns ``(ptr, idx)``."""
-    starts = ptr[rows]
-    counts = ptr[rows + 1] - starts
-    new_ptr = np.zeros(len(rows) + 1, dtype=np.int64)
-    np.cumsum(counts, out=new_ptr[1:])
-    pos = np.repeat(starts - new_ptr[:-1], counts) + np.arange(new_ptr[-1])
-    return new_ptr, idx[pos]
 
 
 # --------------------------------------------------------------------- counting
@@ -206,7 +119,7 @@ def count_closer(
     n_pairs = len(queries.pos_idx)
     out = Counts(*(np.zeros(n_pairs, dtype=np.int64) for _ in range(3)))
     bar = _progress(m, progress, "ranking")
-    kernel = _count_numba_chunk if backend == "numba" else _count_torch_chunk
+    kernel = count_numba_chunk if backend == "numba" else count_torch_chunk
     pt = np.ascontiguousarray(view.p.T) if backend == "numba" else None
     e0 = np.exp(view.dist0) if score == "ancestor" else None
     edges = _chunk_edges(anchor_costs(view, queries, kept=0.0), CHUNK_COST)  # no probe: cheap
@@ -286,215 +199,6 @@ def _chunk_edges(costs: np.ndarray, budget: float) -> list[int]:
     cum = np.cumsum(costs)
     cuts = np.searchsorted(cum, np.arange(budget, cum[-1], budget), side="right")
     return [0, *sorted({int(c) for c in cuts if 0 < c < m}), m]
-
-
-def _count_numba_chunk(
-    view: BallView, pt: np.ndarray, q: Queries, e0: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    n_pairs = len(q.pos_idx)
-    less, leq, pos_le = (np.zeros(n_pairs, dtype=np.int64) for _ in range(3))
-    workers = min(numba.get_num_threads(), max(len(q.rows), 1))
-    ancestor = e0 is not None
-    _kernel()(
-        pt, view.gap_inv, view.gap_inv if e0 is None else e0, ancestor, q.rows, q.pos_ptr,
-        q.pos_idx, q.excl_ptr, q.excl_idx, less, leq, pos_le, workers, GROUP, TILE,
-    )  # fmt: skip
-    return less, leq, pos_le
-
-
-GROUP = 16
-"""Anchors that share one pass over a tile of nodes (the tile is reused from cache)."""
-
-TILE = 1024
-"""Nodes per tile: ``TILE * (dim + 2)`` float64 stay in the L2 cache."""
-
-_KERNEL: list[Any] = []
-
-
-def _kernel() -> Any:
-    """Compile (once, cached on disk) and return the numba counting kernel."""
-    if not _KERNEL:
-        _KERNEL.append(numba.njit(parallel=True, cache=True)(_count_kernel_py))
-    return _KERNEL[0]
-
-
-def _ancestor_key(sq, g_v, g_u, e0_v):
-    """``exp(d(u, v) + d(v, 0))`` from ``sq = |p_u - p_v|^2``: monotone in the ancestor
-    score for a fixed anchor ``u`` (``cosh d = 1 + 2 sq g_u g_v``)."""
-    x = 1.0 + 2.0 * sq * g_v * g_u
-    return (x + np.sqrt((x - 1.0) * (x + 1.0))) * e0_v
-
-
-key_of = (
-    _ancestor_key if numba is None else numba.njit(inline="always", cache=True)(_ancestor_key)
-)
-
-
-def _count_kernel_py(  # noqa: C901  (one flat loop nest is what numba compiles best)
-    pt, gap_inv, e0, ancestor, rows, pos_ptr, pos_idx, excl_ptr, excl_idx, less, leq, pos_le,
-    workers, group, tile,
-):  # fmt: skip
-    """Numba kernel; ``pt`` holds the ``(dim, n)`` transposed Poincaré coordinates.
-
-    The key of node ``v`` for anchor ``u`` is ``|p_u - p_v|^2 g_v`` (monotone in the
-    distance), or with ``ancestor`` :func:`_ancestor_key` (``e0 = exp(dist0)``).
-
-    Workers take groups of ``group`` anchors in turn (round-robin, so costly and
-    cheap anchors spread evenly). For a group it walks the nodes tile by tile; per
-    anchor it forms the keys of the tile, keeps those not farther than the anchor's
-    farthest positive (branch-free), and counts them below / at each positive's key.
-    The anchor and the excluded nodes are counted like any other node and subtracted
-    at the end, their keys recomputed by the same operations in the same order (so
-    bit-identical; the brute-force tests would catch a mismatch). Memory per worker:
-    ``2 * tile + 3 * group * max_positives`` numbers.
-    """
-    dim, n = pt.shape
-    m = rows.shape[0]
-    kmax = 0
-    for r in range(m):
-        kmax = max(kmax, pos_ptr[r + 1] - pos_ptr[r])
-    for w in numba.prange(workers):
-        keys = np.empty(tile)
-        buf = np.empty(tile)
-        p = np.empty((group, kmax))
-        lt = np.zeros((group, kmax), dtype=np.int64)
-        le = np.zeros((group, kmax), dtype=np.int64)
-        top = np.empty(group)
-        for gi in range(w, (m + group - 1) // group, workers):  # groups dealt round-robin
-            g0 = gi * group
-            g1 = min(g0 + group, m)
-            for r in range(g0, g1):  # the positives' keys and the farthest of them
-                u, s = rows[r], pos_ptr[r]
-                top[r - g0] = -np.inf
-                for j in range(pos_ptr[r + 1] - s):
-                    v = pos_idx[s + j]
-                    acc = 0.0
-                    for k in range(dim):
-                        t = pt[k, u] - pt[k, v]
-                        acc += t * t
-                    if ancestor:
-                        p[r - g0, j] = key_of(acc, gap_inv[v], gap_inv[u], e0[v])
-                    else:
-                        p[r - g0, j] = acc * gap_inv[v]
-                    top[r - g0] = max(top[r - g0], p[r - g0, j])
-                    lt[r - g0, j] = 0
-                    le[r - g0, j] = 0
-            for t0 in range(0, n, tile):
-                t1 = min(t0 + tile, n)
-                gg = gap_inv[t0:t1]
-                kb = keys[: t1 - t0]
-                for r in range(g0, g1):
-                    u = rows[r]
-                    kb[:] = 0.0
-                    for k in range(dim):  # direct differences: no cancellation
-                        xk = pt[k, u]
-                        coord = pt[k, t0:t1]
-                        for i in range(t1 - t0):
-                            t = xk - coord[i]
-                            kb[i] += t * t
-                    tp = top[r - g0]
-                    c = 0
-                    if ancestor:
-                        gu = gap_inv[u]
-                        eb = e0[t0:t1]
-                        for i in range(t1 - t0):
-                            x = key_of(kb[i], gg[i], gu, eb[i])
-                            buf[c] = x
-                            c += x <= tp
-                    else:
-                        for i in range(t1 - t0):
-                            x = kb[i] * gg[i]
-                            buf[c] = x
-                            c += x <= tp
-                    for j in range(pos_ptr[r + 1] - pos_ptr[r]):
-                        pj = p[r - g0, j]
-                        a = 0
-                        b = 0
-                        for i in range(c):
-                            a += buf[i] < pj
-                            b += buf[i] <= pj
-                        lt[r - g0, j] += a
-                        le[r - g0, j] += b
-            for r in range(g0, g1):  # remove the anchor (key 0) and the excluded nodes
-                u, s = rows[r], pos_ptr[r]
-                kk = pos_ptr[r + 1] - s
-                if ancestor:
-                    k_self = key_of(0.0, gap_inv[u], gap_inv[u], e0[u])
-                else:
-                    k_self = 0.0 * gap_inv[u]
-                for j in range(kk):
-                    pj = p[r - g0, j]
-                    a = lt[r - g0, j] - (k_self < pj)
-                    b = le[r - g0, j] - (k_self <= pj)
-                    for e in range(excl_ptr[r], excl_ptr[r + 1]):
-                        v = excl_idx[e]
-                        acc = 0.0
-                        for k in range(dim):
-                            t = pt[k, u] - pt[k, v]
-                            acc += t * t
-                        if ancestor:
-                            ke = key_of(acc, gap_inv[v], gap_inv[u], e0[v])
-                        else:
-                            ke = acc * gap_inv[v]
-                        a -= ke < pj
-                        b -= ke <= pj
-                    c_pos = 0
-                    for i in range(kk):
-                        c_pos += p[r - g0, i] <= pj
-                    less[s + j] = a
-                    leq[s + j] = b
-                    pos_le[s + j] = c_pos
-
-
-def _count_torch_chunk(
-    view: BallView, pt: np.ndarray | None, q: Queries, e0: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The same counts with torch, in blocks of anchors bounded by :data:`BLOCK_BYTES`."""
-    p = torch.from_numpy(view.p)
-    g = torch.from_numpy(view.gap_inv)
-    block = max(1, BLOCK_BYTES // (8 * 4 * max(view.n, 1)))
-    parts = []
-    for start in range(0, len(q.rows), block):
-        parts.append(
-            _torch_block(p, g, e0, q.subset(np.arange(start, min(start + block, len(q.rows)))))
-        )
-    return tuple(np.concatenate(c) for c in zip(*parts, strict=True))  # type: ignore[return-value]
-
-
-def _torch_block(
-    p: torch.Tensor, g: torch.Tensor, e0: np.ndarray | None, q: Queries
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    b, n = len(q.rows), len(p)
-    rows = torch.from_numpy(q.rows)
-    key = torch.zeros(b, n, dtype=p.dtype)
-    for k in range(p.shape[1]):  # direct differences, as the numba kernel
-        t = p[rows, k : k + 1] - p[:, k]
-        key += t * t
-    key *= g
-    if e0 is not None:  # _ancestor_key, in torch
-        x = 1.0 + 2.0 * key * g[rows, None]
-        key = (x + torch.sqrt((x - 1.0) * (x + 1.0))) * torch.from_numpy(e0)
-    k_pos = torch.from_numpy(q.n_pos)
-    kmax = int(k_pos.max())
-    pos_row = torch.repeat_interleave(torch.arange(b), k_pos)
-    slot = torch.arange(len(q.pos_idx)) - torch.from_numpy(q.pos_ptr[:-1]).repeat_interleave(k_pos)
-    pos_key = torch.full((b, kmax), torch.inf, dtype=key.dtype)
-    pos_key[pos_row, slot] = key[pos_row, torch.from_numpy(q.pos_idx)]
-    excl_row = torch.repeat_interleave(torch.arange(b), torch.from_numpy(np.diff(q.excl_ptr)))
-    key[excl_row, torch.from_numpy(q.excl_idx)] = torch.inf
-    key[torch.arange(b), rows] = torch.inf
-    sorted_key, order = pos_key.sort(1)
-    offsets = (torch.arange(b) * (kmax + 1))[:, None]
-    out = []
-    for right in (True, False):  # bin of x: positives <= x (for <), positives < x (for <=)
-        bins = torch.searchsorted(sorted_key, key, right=right) + offsets
-        hist = torch.bincount(bins.view(-1), minlength=b * (kmax + 1)).view(b, kmax + 1)
-        below = hist.cumsum(1)[:, :kmax]  # x with fewer than j+1 positives below it
-        counts = torch.empty_like(below)
-        counts.scatter_(1, order, below)
-        out.append(counts[pos_row, slot].numpy())
-    pos_le = torch.searchsorted(sorted_key, pos_key, right=True)
-    return out[0], out[1], pos_le[pos_row, slot].numpy()
 
 
 # --------------------------------------------------------------------- metrics
