@@ -159,7 +159,8 @@ def test_tiny_graphs_embed_and_train_with_fewer_negatives(tmp_path, capsys):
     assert main(["embed", "--data", str(tiny), "--out", str(tmp_path / "e"), "--dim", "2"]) == 0
     assert "n-negatives" not in capsys.readouterr().out  # a training flag: not embed's concern
     t = str(tmp_path / "t")
-    assert main(["train", "--data", str(tiny), "--out", t, "--epochs", "1", "--threads", "1"]) == 0
+    assert main(["train", "--data", str(tiny), "--out", t, "--epochs", "1", "--threads", "1",
+                 "--init", "uniform"]) == 0  # a tree's construction would not be trained
     assert "--n-negatives 50 capped at 6: the data has 7 nodes" in capsys.readouterr().out
     ckpt = torch.load(tmp_path / "t" / "best.pt", weights_only=True)
     assert ckpt["config"]["n_negatives"] == 6

@@ -114,8 +114,11 @@ def _run(
 ) -> RunResult:  # fmt: skip
     device = check_setup(config, paths, resume)
     tax = load_data(config, echo, typed)
-    config = fit_negatives(resolve_for(config, tax), tax, echo)
+    asked = config.n_negatives
+    config = resolve_for(config, tax)
     table = make_model(tax, config, device)
+    if resume and paths is not None and config.geometry == "metric":
+        checked_checkpoint(paths.resume_from(), run_files(tax, config, paths, typed))
     if not resume or config.geometry == "metric":  # a metric run never trains
         final = construction_is_final(table, tax, config)
         if final:
@@ -123,6 +126,9 @@ def _run(
             return _finish_construction(
                 table, tax, config, paths, progress, echo, typed, evaluation
             )
+    if config.n_negatives != asked:
+        echo(f"note: --n-negatives {asked} capped at {config.n_negatives}: "
+             f"the data has {tax.n_nodes:,} nodes")  # fmt: skip
     data = prepare_pairs(tax, config)
     optimizer = make_optimizer_for(table, config)
     files = run_files(tax, config, paths, typed)
@@ -207,26 +213,15 @@ def load_data(
     return tax
 
 
-def fit_negatives(config: TrainConfig, tax: Taxonomy, echo: Echo = print) -> TrainConfig:
-    """``config`` with ``n_negatives`` capped at what a graph this small can give
-    (:meth:`TrainConfig.negatives_for`), saying so when it changes."""
-    k = config.negatives_for(tax.n_nodes)
-    if k == config.n_negatives:
-        return config
-    echo(
-        f"note: --n-negatives {config.n_negatives} capped at {k}: "
-        f"the data has {tax.n_nodes:,} nodes"
-    )
-    return replace(config, n_negatives=k)
-
-
 def resolve_for(config: TrainConfig, tax: Taxonomy) -> TrainConfig:
-    """``config`` with the settings that depend on the data resolved (the geometry),
-    as written to ``run.json`` and every checkpoint."""
+    """``config`` with the settings that depend on the data resolved, as written to
+    ``run.json`` and every checkpoint (so a construction and the run that resumes it
+    agree): the geometry, and ``n_negatives`` capped at what a graph this small can
+    give (:meth:`TrainConfig.negatives_for`; training says so)."""
     geometry = config.geometry_for(tax.is_tree)
     if config.rank_weights and geometry != "metric":
         raise ConfigError("--rank-weights applies to the metric geometry (trees) only")
-    return replace(config, geometry=geometry)
+    return replace(config, geometry=geometry, n_negatives=config.negatives_for(tax.n_nodes))
 
 
 def construction_is_final(table: EmbeddingTable, tax: Taxonomy, config: TrainConfig) -> str:
@@ -331,10 +326,7 @@ def resume_state(
     last: Path, table: EmbeddingTable, optimizer: Optimizer, files: RunFiles
 ) -> FitState:
     """Load ``last`` into ``table`` and ``optimizer``; rewrite the metrics log from it."""
-    checkpoint = load_checkpoint(last)
-    check_same_data(checkpoint, files.static["data"], last)
-    check_resumable(TrainConfig.from_dict(checkpoint["config"]),
-                    TrainConfig.from_dict(files.static["config"]), last)  # fmt: skip
+    checkpoint = checked_checkpoint(last, files)
     table.weight.copy_(checkpoint["weight"].to(table.weight.device, table.weight.dtype))
     if checkpoint["optimizer"]:  # empty in a construction (hyptax embed): start afresh
         optimizer.load_state_dict(_to_device(checkpoint["optimizer"], table.weight.device))
@@ -346,6 +338,16 @@ def resume_state(
                 for r in state.history
             )
     return state
+
+
+def checked_checkpoint(last: Path, files: RunFiles) -> dict[str, Any]:
+    """The checkpoint at ``last``, refused unless it was made on the same data with a
+    config a resumed run may continue."""
+    checkpoint = load_checkpoint(last)
+    check_same_data(checkpoint, files.static["data"], last)
+    check_resumable(TrainConfig.from_dict(checkpoint["config"]),
+                    TrainConfig.from_dict(files.static["config"]), last)  # fmt: skip
+    return checkpoint
 
 
 def check_resumable(old: TrainConfig, new: TrainConfig, path: Path) -> None:
