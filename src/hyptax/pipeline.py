@@ -247,7 +247,8 @@ def construction_is_final(table: EmbeddingTable, tax: Taxonomy, config: TrainCon
                          n_bootstrap=0)  # fmt: skip
     found = rec["map"]
     by = "the ancestor score" if metric else "distance"
-    how = f"MAP {found:.4f} by {by} on {rec['n_nodes_ranked']:,} sampled nodes"
+    which = "sampled" if rec["mode"] == "sampled" else "(all)"
+    how = f"MAP {found:.4f} by {by} on {rec['n_nodes_ranked']:,} {which} nodes"
     if found is not None and found >= 1.0:
         return f"the {config.geometry} construction is exact on this tree ({how}): not trained"
     if metric:
