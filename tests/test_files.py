@@ -143,17 +143,22 @@ def test_a_fifo_is_written_in_place(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["pipe"]
 
 
-@pytest.fixture
-def null_device(tmp_path: Path) -> Path:
+def char_device(path: Path, minor: int) -> Path:
+    """A character device node like /dev/null (minor 3) or /dev/full (7); skips
+    without root."""
     import os
     import stat
 
-    node = tmp_path / "null"
     try:
-        os.mknod(node, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+        os.mknod(path, 0o666 | stat.S_IFCHR, os.makedev(1, minor))
     except PermissionError:
         pytest.skip("making a device node needs root")
-    return node
+    return path
+
+
+@pytest.fixture
+def null_device(tmp_path: Path) -> Path:
+    return char_device(tmp_path / "null", 3)
 
 
 def test_a_device_is_written_in_place_not_replaced(null_device: Path) -> None:
@@ -163,14 +168,7 @@ def test_a_device_is_written_in_place_not_replaced(null_device: Path) -> None:
 
 
 def test_a_full_device_is_one_line(tmp_path: Path) -> None:
-    import os
-    import stat
-
-    node = tmp_path / "full"
-    try:
-        os.mknod(node, 0o666 | stat.S_IFCHR, os.makedev(1, 7))
-    except PermissionError:
-        pytest.skip("making a device node needs root")
+    node = char_device(tmp_path / "full", 7)
     with pytest.raises(HyptaxError, match="full: cannot write: no space left"):
         write_json(node, {"a": 1})
     assert node.is_char_device()
