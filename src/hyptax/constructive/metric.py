@@ -60,8 +60,9 @@ import torch
 
 from ..data.taxonomy import Taxonomy
 from ..errors import ConfigError
+from ..manifolds.extended import MAX_RADIUS, limbs_for
 from .points import Lattice, lattice_gap, random_rotation, sphere_points
-from .tree import SpanningTree, rotate_towards, tangent_directions
+from .tree import Directions, SpanningTree
 
 CAP_ANGLE = 5 * math.pi / 12
 """Largest angle between a child's direction (in its parent's tangent space) and the
@@ -72,6 +73,12 @@ leaves 86% of nodes with an adjacent nearest node, 75 gives 100% with depth-norm
 Pearson 0.9965 and distortion 0.021, 90 gives 100% with 0.992 and 0.029; on
 ``ncbi:small`` all three give 100%, with Pearson 0.9992, 0.9976, 0.9941."""
 
+
+
+EXTENDED_MARGIN = 1.0
+"""In extended precision, the edge is this much longer than the widest family needs
+(``needed_edge``), so that a node's closest siblings stand clearly further away than
+its parent (siblings gain 2 per unit of edge, the parent 1)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,7 +92,10 @@ class MetricPlan:
         weight: ``(n,)`` float64 the weight of the edge above each node (1 by default;
             0 at roots).
         needed_edge: the edge length the widest family needs (module docstring).
-        budget: the largest radius the dtype allows.
+        budget: the largest radius plain coordinates allow.
+        limbs: ``(L, n, dim)`` the directions in extended precision, or ``None``.
+        radius_needed: the radius the tree asks for (the deepest node's, at the edge
+            length extended precision would use).
     """
 
     radius: np.ndarray
@@ -94,6 +104,8 @@ class MetricPlan:
     weight: np.ndarray
     needed_edge: float
     budget: float
+    limbs: np.ndarray | None = None
+    radius_needed: float = 0.0
 
 
 def edge_weights(tax: Taxonomy, rank_weights: dict[str, float] | None) -> np.ndarray:
@@ -124,12 +136,16 @@ def plan_metric(
     edge: float | None = None,
     rank_weights: dict[str, float] | None = None,
     seed: int = 0,
+    extended: bool | None = False,
 ) -> MetricPlan:
     """Radii and directions of every node (see the module docstring).
 
-    ``budget``: the largest distance from the origin allowed; ``edge``: a fixed base
-    edge length (``None``: the longest that fits); the result is a deterministic
-    function of the arguments.
+    ``budget``: the largest distance from the origin plain coordinates allow;
+    ``edge``: a fixed base edge length (``None``: the longest that fits the budget, or
+    in extended precision :data:`EXTENDED_MARGIN` more than the widest family needs if
+    that is longer); ``extended``: directions in extended precision (``True``), plain
+    (``False``), or extended only when the tree needs more radius than ``budget``
+    (``None``). The result is a deterministic function of the arguments.
     """
     if dim < 2:
         raise ConfigError(f"the constructive embedding needs dim >= 2, not {dim}")
@@ -139,24 +155,33 @@ def plan_metric(
     layout = _Layout.build(tree, dim, seed)
     needed = layout.needed_edge()
     depth = layout.weighted_depth(weight)
+    fit = budget / depth if depth > 0 else 1.0
+    wanted = max(fit, needed + EXTENDED_MARGIN) if math.isfinite(needed) else fit
+    radius_needed = (wanted if edge is None else edge) * depth
+    if extended is None:
+        extended = radius_needed > budget
+    held = MAX_RADIUS if extended else budget
     if edge is None:
-        edge = budget / depth if depth > 0 else 1.0
+        edge = min(wanted, held / depth) if extended and depth > 0 else fit
     elif not edge > 0:
         raise ConfigError(f"the edge length must be > 0, not {edge}")
-    elif edge * depth > budget:
+    elif edge * depth > held:
         raise ConfigError(
             f"edge length {edge:g} x weighted depth {depth:g} = {edge * depth:.4g} exceeds the "
-            f"{budget:.4g} the precision holds; use <= {budget / depth:.4g} or leave it unset"
+            f"{held:.4g} the precision holds; use <= {held / depth:.4g} or leave it unset"
         )
-    radius, directions = layout.place(edge, weight)
+    n_limbs = limbs_for(edge * depth) if extended else None
+    radius, directions = layout.place(edge, weight, n_limbs)
     keep = tree.keep
     return MetricPlan(
         radius=radius[keep],
-        directions=directions[keep],
+        directions=directions.value[keep],
         edge=edge,
         weight=weight[keep],
         needed_edge=needed,
         budget=budget,
+        limbs=None if directions.limbs is None else directions.limbs[:, keep],
+        radius_needed=radius_needed,
     )
 
 
@@ -213,47 +238,55 @@ class _Layout:
         s = math.sin(min(self.sibling_angle, math.pi) / 2.0)
         return 2.0 * math.acosh(max(1.0 / (2.0 * s), 1.0)) if s > 0 else math.inf
 
-    def place(self, edge: float, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(radius (n,), directions (n, dim))`` for base edge length ``edge``."""
-        tree, dim = self.tree, self.dim
+    def place(
+        self, edge: float, weight: np.ndarray, n_limbs: int | None = None
+    ) -> tuple[np.ndarray, Directions]:
+        """``(radius (n,), directions)`` for base edge length ``edge`` (directions in
+        extended precision with ``n_limbs``)."""
+        tree = self.tree
         radius = np.zeros(tree.n)
-        directions = np.zeros((tree.n, dim))
-        directions[:, 0] = 1.0
+        directions = Directions(tree.n, self.dim, n_limbs)
         top = tree.level.max(initial=0)
         for k in range(1, int(top) + 1):
             kids = np.flatnonzero(tree.level == k)
             if k == 1:
                 radius[kids] = edge * weight[kids]
-                directions[kids] = self.slot[kids]
+                directions.set(kids, self.slot[kids])
                 continue
             par = tree.parent[kids]
-            radius[kids], directions[kids] = _step_out(
-                radius[par], directions[par], edge * weight[kids], self.angle[kids],
-                self.slot[kids, : dim - 1],
-            )  # fmt: skip
+            radius[kids], phi = _step_out(
+                radius[par], edge * weight[kids], self.angle[kids]
+            )
+            directions.turn(kids, par, phi, self.slot[kids, : self.dim - 1])
         return radius, directions
 
 
-def _step_out(
-    r: np.ndarray, u: np.ndarray, ell: np.ndarray, t: np.ndarray, z: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+def _step_out(r: np.ndarray, ell: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Children ``ell (k,)`` further from the origin than their parents (radius ``r
-    (k,)``, direction ``u (k, d)``), at angle ``t (k,)`` from the outward ray towards the
-    tangent given by ``z (k, d-1)``: their ``(radius (k,), direction (k, d))`` (module
+    (k,)``), at angle ``t (k,)`` from the outward ray: their ``(radius (k,), phi (k,))``,
+    ``phi`` the angle between the child's direction and the parent's (module
     docstring)."""
     cos_t, sin_t = np.cos(t), np.sin(t)
     radius = r + ell
-    # x solves cosh r cosh x + sinh r sinh x cos t = cosh(radius): a quadratic in e^x
-    root = np.sqrt(np.maximum(np.sinh(radius) ** 2 - (np.sinh(r) * sin_t) ** 2, 0.0))
-    x = np.log(np.cosh(radius) + root) - np.log(np.cosh(r) + np.sinh(r) * cos_t)
-    ch, sh = np.cosh(x), np.sinh(x)
-    phi = np.arctan2(sh * sin_t, np.sinh(r) * ch + np.cosh(r) * sh * cos_t)
-    moved = phi > 0
-    direction = u.copy()
-    if moved.any():
-        tangent = tangent_directions(u[moved], z[moved])
-        direction[moved] = rotate_towards(u[moved], tangent, phi[moved])
-    return radius, direction
+    # x solves cosh r cosh x + sinh r sinh x cos t = cosh(radius), a quadratic in e^x,
+    # written with every cosh and sinh scaled by exp(-its argument) (sh_, ch_) so that
+    # nothing overflows at the radii extended precision reaches.
+    s_r = sh_(r) * np.exp(r - radius)
+    root = np.sqrt(np.maximum(sh_(radius) ** 2 - (s_r * sin_t) ** 2, 0.0))
+    x = ell + np.log(ch_(radius) + root) - np.log(ch_(r) + sh_(r) * cos_t)
+    den = sh_(r) * ch_(x) + ch_(r) * sh_(x) * cos_t
+    phi = np.arctan2(sh_(x) * sin_t * np.exp(-r), den)
+    return radius, phi
+
+
+def sh_(v: np.ndarray) -> np.ndarray:
+    """``sinh(v) exp(-v)`` without overflow."""
+    return -np.expm1(-2.0 * v) / 2.0
+
+
+def ch_(v: np.ndarray) -> np.ndarray:
+    """``cosh(v) exp(-v)`` without overflow."""
+    return (1.0 + np.exp(-2.0 * v)) / 2.0
 
 
 def to_points(

@@ -127,8 +127,9 @@ import torch
 from ..data.taxonomy import Taxonomy
 from ..errors import ConfigError
 from ..manifolds import numerics
+from ..manifolds.extended import MAX_RADIUS, limbs_for
 from .points import Lattice, lattice_gap, lattice_radii, random_rotation, sphere_points
-from .tree import SpanningTree, rotate_towards, tangent_directions
+from .tree import Directions, SpanningTree
 
 CAP = 3.5
 """A node's cap is ``CAP * exp(-R/2)``. Below 2 every ancestor would be closer than the
@@ -207,6 +208,7 @@ class Plan:
             where no node has two children).
         needed_radius: the deepest radius MAP ~1 would need (the sum of
             :func:`needed_steps`); above ``radii[-1]``, the steps were shrunk.
+        limbs: ``(L, n, dim)`` the directions in extended precision, or ``None``.
     """
 
     level: np.ndarray
@@ -215,6 +217,7 @@ class Plan:
     caps: np.ndarray
     min_sibling_angle: np.ndarray
     needed_radius: float
+    limbs: np.ndarray | None = None
 
 
 def plan_construction(
@@ -224,8 +227,11 @@ def plan_construction(
     dtype: torch.dtype = torch.float64,
     scale: float | None = None,
     seed: int = 0,
+    extended: bool | None = False,
 ) -> Plan:
-    """Radii, directions and caps of every node (see :func:`construct`)."""
+    """Radii, directions and caps of every node (see :func:`construct`); directions in
+    extended precision with ``extended`` (``None``: when the steps the tree needs exceed
+    the dtype's budget)."""
     _check_dim(dim)
     numerics.max_norm(dtype)  # rejects unsupported dtypes early
     tree = SpanningTree.build(tax)
@@ -233,16 +239,19 @@ def plan_construction(
     root_kids = tree.children_of(np.array([tree.root]))[0]
     root_dirs, root_angle = sphere_points(len(root_kids), dim, rng)
     steps = needed_steps(tree.widest, dim, root_angle)
-    radii = radius_schedule(steps, dtype=dtype, scale=scale)
+    needed = float(steps.sum()) if scale is None else scale * len(steps)
+    if extended is None:
+        extended = needed > radius_budget(dtype)
+    budget = MAX_RADIUS if extended else radius_budget(dtype)
+    radii = radius_schedule(steps, dtype=dtype, scale=scale, budget=budget)
     rot_cap = random_rotation(dim - 1, rng)
     rot_root = random_rotation(dim, rng)
     lattice = Lattice(dim - 1, int(tree.widest[1:].max(initial=1)), rng)
     caps = level_caps(radii)
-    directions = np.zeros((tree.n, dim))
-    directions[:, 0] = 1.0
+    directions = Directions(tree.n, dim, limbs_for(radii[-1]) if extended else None)
     min_angle = np.full(len(radii), np.nan)
     if len(root_kids):
-        directions[root_kids] = root_dirs @ rot_root.T
+        directions.set(root_kids, root_dirs @ rot_root.T)
         min_angle[1] = root_angle if len(root_kids) > 1 else np.nan
     for k in range(1, len(radii) - 1):
         parents = np.flatnonzero(tree.level == k)
@@ -250,18 +259,18 @@ def plan_construction(
         if not len(kids):
             continue
         spread = (caps[k] - caps[k + 1]) / lattice.rho[count - 1]
-        directions[kids] = _place_children(
-            directions[parents[owner]], lattice.points[rank] @ rot_cap.T, spread
-        )
+        z = lattice.points[rank] @ rot_cap.T
+        directions.turn(kids, parents[owner], np.linalg.norm(z, axis=1) * spread, z)
         min_angle[k + 1] = _sibling_angle_bound(spread[count > 1], caps[k] - caps[k + 1], lattice)
     keep = tree.keep
     return Plan(
         level=tree.level[keep],
         radii=radii,
-        directions=directions[keep],
+        directions=directions.value[keep],
         caps=caps,
         min_sibling_angle=min_angle,
         needed_radius=float(steps.sum()),
+        limbs=None if directions.limbs is None else directions.limbs[:, keep],
     )
 
 
@@ -292,13 +301,17 @@ def needed_steps(widest: np.ndarray, dim: int, root_angle: float | None = None) 
 
 
 def radius_schedule(
-    steps: np.ndarray, *, dtype: torch.dtype = torch.float64, scale: float | None = None
+    steps: np.ndarray,
+    *,
+    dtype: torch.dtype = torch.float64,
+    scale: float | None = None,
+    budget: float | None = None,
 ) -> np.ndarray:
     """``(levels,)`` radius of each level (``radii[0] = 0``): the ``steps`` (from
-    :func:`needed_steps`), all shrunk by one factor if they exceed the budget, or
-    ``scale`` per level when given."""
+    :func:`needed_steps`), all shrunk by one factor if they exceed the budget (the
+    dtype's, unless ``budget`` is given), or ``scale`` per level when given."""
     levels = len(steps) + 1
-    budget = radius_budget(dtype)
+    budget = radius_budget(dtype) if budget is None else budget
     if scale is not None:
         if not scale > 0:
             raise ConfigError(f"scale must be positive, not {scale}")
@@ -326,15 +339,6 @@ def level_caps(radii: np.ndarray) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ placement
-def _place_children(u_parent: np.ndarray, z: np.ndarray, spread: np.ndarray) -> np.ndarray:
-    """Directions of children, one row per child: ``u_parent (k, d)`` the parent's
-    direction, ``z (k, d-1)`` the child's lattice point, ``spread (k,)`` the angle per
-    unit of lattice norm. Returns ``(k, d)`` unit vectors at angle ``|z| spread``
-    from the parent's, towards ``z`` in the parent's tangent frame."""
-    angle = np.linalg.norm(z, axis=1) * spread
-    return rotate_towards(u_parent, tangent_directions(u_parent, z), angle)
-
-
 def _frac(count: int, rho: float, gap: float) -> float:
     """Largest child cap, as a fraction of the parent's, that keeps ``count`` sibling
     caps (centres ``gap / rho`` of the parent's cap apart) ``FILL``-separated."""

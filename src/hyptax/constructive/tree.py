@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..data.taxonomy import Taxonomy
+from ..manifolds import extended
 
 
 def spanning_parent(tax: Taxonomy) -> np.ndarray:
@@ -108,3 +109,51 @@ def rotate_towards(u: np.ndarray, tangent: np.ndarray, angle: np.ndarray) -> np.
     ``tangent (k, d)`` (the sphere's exponential map), renormalised."""
     out = np.cos(angle)[:, None] * u + np.sin(angle)[:, None] * tangent
     return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+class Directions:
+    """The unit directions of a construction's nodes, as float64 vectors or, with
+    ``n_limbs``, in extended precision (:mod:`hyptax.manifolds.extended`).
+
+    ``value`` always holds the float64 directions (rounded, in extended precision);
+    ``limbs`` the ``(n_limbs, n, dim)`` fixed-point ones, or ``None``. Every node
+    starts at ``e_1``.
+    """
+
+    def __init__(self, n: int, dim: int, n_limbs: int | None = None) -> None:
+        self.value = np.zeros((n, dim))
+        self.value[:, 0] = 1.0
+        self.limbs: np.ndarray | None = None
+        if n_limbs is not None:
+            self.limbs = extended.split(self.value, n_limbs)
+
+    def set(self, rows: np.ndarray, u: np.ndarray) -> None:
+        """Directions ``u (k, dim)`` (unit float64 vectors) for the nodes ``rows``."""
+        self.value[rows] = u
+        if self.limbs is not None:
+            self.limbs[:, rows] = extended.split(u, len(self.limbs))
+
+    def turn(self, kids: np.ndarray, parents: np.ndarray, angle: np.ndarray, z: np.ndarray) -> None:
+        """Each of ``kids`` at ``angle (k,)`` from its parent's direction (``parents
+        (k,)``) towards the tangent that ``z (k, dim-1)`` gives
+        (:func:`tangent_directions`); a zero angle copies the parent's direction.
+
+        In extended precision the child's limbs are the parent's plus ``(cos a - 1) u
+        + sin a e`` (exact addition), which keeps the bits nodes share identical."""
+        moved = angle > 0
+        u = self.value[parents]
+        out = u.copy()
+        if moved.any():
+            e = tangent_directions(u[moved], z[moved])
+            out[moved] = rotate_towards(u[moved], e, angle[moved])
+        if self.limbs is None:
+            self.value[kids] = out
+            return
+        block = self.limbs[:, parents]
+        if moved.any():
+            a = angle[moved][:, None]
+            delta = np.zeros_like(u)
+            delta[moved] = -2.0 * np.sin(a / 2.0) ** 2 * u[moved] + np.sin(a) * e
+            extended.add(block, delta)
+        self.limbs[:, kids] = block
+        self.value[kids] = extended.collapse(block)

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from ..manifolds import get_manifold
+from ..manifolds.extended import Polar
 
 
 @dataclass(frozen=True, eq=False)
@@ -36,6 +37,9 @@ class BallView:
         gap_inv: ``(n,)`` ``1 / (1 - |p|^2)``.
         norm: ``(n,)`` Euclidean norm of ``p``.
         dist0: ``(n,)`` hyperbolic distance from the origin (the manifold's ``dist0``).
+        polar: the points in extended precision (:mod:`hyptax.manifolds.extended`), or
+            ``None``. With it, distances, radii and every key come from the polar
+            points; ``p``, ``gap_inv`` and ``norm`` are their lossy ball coordinates.
     """
 
     weight: torch.Tensor
@@ -44,10 +48,55 @@ class BallView:
     gap_inv: np.ndarray
     norm: np.ndarray
     dist0: np.ndarray
+    polar: Polar | None = None
 
     @property
     def n(self) -> int:
         return len(self.p)
+
+    def kernel_points(self) -> np.ndarray:
+        """``(L, dim, n)`` C-contiguous coordinates for the kernels: the Poincaré
+        coordinates (``L = 1``) or the polar points' direction limbs."""
+        if self.polar is None:
+            return np.ascontiguousarray(self.p.T)[None]
+        return np.ascontiguousarray(self.polar.limbs.transpose(0, 2, 1))
+
+    def kernel_scalars(self, ancestor: bool) -> np.ndarray:
+        """``(k, n)`` C-contiguous per-node scalars of the kernels' key
+        (:func:`hyptax.evaluation.kernels._pair_key`): ``g`` and ``exp(dist0)`` in
+        the ball; ``exp(r / 2)``, ``exp(-r / 2)``, ``sinh r`` and ``exp(r - max r)``
+        for polar points."""
+        r = self.dist0
+        if self.polar is not None:
+            top = float(r.max(initial=0.0))
+            return np.stack((np.exp(r / 2), np.exp(-r / 2), np.sinh(r), np.exp(r - top)))
+        return np.stack((self.gap_inv, np.exp(r) if ancestor else self.gap_inv))
+
+    def anchor_keys(self, rows: np.ndarray, ancestor: bool = False) -> torch.Tensor:
+        """``(len(rows), n)`` float64 keys of every node for each anchor of ``rows``,
+        monotone in the distance (or with ``ancestor`` the ancestor score): the numba
+        kernels' keys (:func:`hyptax.evaluation.kernels._pair_key`), with every limb."""
+        rows = torch.as_tensor(np.asarray(rows, dtype=np.int64))
+        sc = torch.from_numpy(self.kernel_scalars(ancestor))
+        pts = torch.from_numpy(self.kernel_points())
+        sq = torch.zeros(len(rows), self.n, dtype=torch.float64)
+        for k in range(pts.shape[1]):  # direct differences, as the numba kernel
+            t = pts[0, k, rows, None] - pts[0, k]
+            for level in range(1, len(pts)):
+                t += pts[level, k, rows, None] - pts[level, k]
+            sq += t * t
+        if self.polar is None:
+            key = sq * sc[0]
+            if not ancestor:
+                return key
+            x = 1.0 + 2.0 * key * sc[0, rows, None]
+            return (x + torch.sqrt((x - 1.0) * (x + 1.0))) * sc[1]
+        h = (sc[0, rows, None] * sc[1] - sc[1, rows, None] * sc[0]) / 2.0
+        y = h * h + sc[2, rows, None] * sc[2] * (sq / 4.0)
+        if not ancestor:
+            return y
+        e = torch.sqrt(y) + torch.sqrt(y + 1.0)
+        return e * e * sc[3]
 
     def subset(self, rows: np.ndarray) -> BallView:
         """The view of the nodes ``rows`` only (in that order)."""
@@ -58,19 +107,39 @@ class BallView:
             gap_inv=np.ascontiguousarray(self.gap_inv[rows]),
             norm=self.norm[rows],
             dist0=self.dist0[rows],
+            polar=None if self.polar is None else self.polar.subset(rows),
         )
 
     def dist(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
         """Distances between the rows ``i`` and ``j`` (index arrays of one shape)."""
+        if self.polar is not None:
+            return self.polar.dist(i, j)
         m = get_manifold(self.manifold)
         with torch.no_grad():
             d = m.dist(self.weight[torch.as_tensor(i)], self.weight[torch.as_tensor(j)])
         return d.numpy()
 
 
-def ball_view(weight: torch.Tensor | np.ndarray, manifold: str | object) -> BallView:
+def ball_view(
+    weight: torch.Tensor | np.ndarray, manifold: str | object, polar: Polar | None = None
+) -> BallView:
     """Build the :class:`BallView` of ``weight (n, coord_dim)`` on ``manifold``
-    (a name or a manifold instance)."""
+    (a name or a manifold instance); with ``polar``, of those polar points (``weight``
+    is then ignored: the view's ball coordinates are the polar points', rounded)."""
+    if polar is not None:
+        p = polar.poincare()
+        norm = np.linalg.norm(p, axis=1)
+        with np.errstate(divide="ignore"):
+            gap_inv = 1.0 / ((1.0 - norm) * (1.0 + norm))
+        return BallView(
+            weight=torch.from_numpy(p),
+            manifold="poincare",
+            p=np.ascontiguousarray(p),
+            gap_inv=gap_inv,
+            norm=norm,
+            dist0=polar.radius,
+            polar=polar,
+        )
     name = manifold if isinstance(manifold, str) else manifold.name  # type: ignore[attr-defined]
     m = get_manifold(name)
     w = torch.as_tensor(weight).detach().to("cpu", torch.float64)

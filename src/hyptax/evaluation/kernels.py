@@ -25,17 +25,33 @@ BLOCK_BYTES = 256 * 2**20
 """Memory budget of one block of anchors in the torch fallback."""
 
 def count_numba_chunk(
-    view: BallView, pt: np.ndarray, q: Queries, e0: np.ndarray | None
+    view: BallView, pt: np.ndarray, q: Queries, ancestor: bool
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The counts of the queries ``q`` by the numba kernel; ``pt`` is
+    :meth:`BallView.kernel_points` (made once per ranking)."""
     n_pairs = len(q.pos_idx)
     less, leq, pos_le = (np.zeros(n_pairs, dtype=np.int64) for _ in range(3))
     workers = min(numba.get_num_threads(), max(len(q.rows), 1))
-    ancestor = e0 is not None
     _kernel()(
-        pt, view.gap_inv, view.gap_inv if e0 is None else e0, ancestor, q.rows, q.pos_ptr,
-        q.pos_idx, q.excl_ptr, q.excl_idx, less, leq, pos_le, workers, GROUP, TILE,
+        pt, view.kernel_scalars(ancestor), kernel_mode(view, ancestor), limb_floors(pt),
+        q.rows, q.pos_ptr, q.pos_idx, q.excl_ptr, q.excl_idx, less, leq, pos_le, workers,
+        GROUP, TILE,
     )  # fmt: skip
     return less, leq, pos_le
+
+
+def kernel_mode(view: BallView, ancestor: bool) -> int:
+    """The key a kernel forms (:func:`_pair_key`): 0/1 distance/ancestor in the ball,
+    2/3 the same for polar points."""
+    return (2 if view.polar is not None else 0) + (1 if ancestor else 0)
+
+
+def limb_floors(pt: np.ndarray) -> np.ndarray:
+    """``(L,)``: the squared direction difference from which the first ``l + 1`` limbs
+    suffice, ``dim (2^(44 - 52 (l + 1)))^2``: what the lower limbs can add is then
+    below ``2^-44`` of it (:func:`_sq_pair`)."""
+    n_limbs, dim = pt.shape[0], pt.shape[1]
+    return np.array([dim * 2.0 ** (2 * (44 - 52 * (lv + 1))) for lv in range(n_limbs)])
 
 
 GROUP = 16
@@ -61,19 +77,98 @@ def _ancestor_key(sq, g_v, g_u, e0_v):
     return (x + np.sqrt((x - 1.0) * (x + 1.0))) * e0_v
 
 
-key_of = (
-    _ancestor_key if numba is None else numba.njit(inline="always", cache=True)(_ancestor_key)
-)
+def _pair_key(sq, sc, u, v, mode):
+    """A key monotone in the anchor ``u``'s score of node ``v``, from ``sq``: the
+    squared difference of their coordinates (modes 0, 1) or directions (2, 3), and the
+    per-node scalars ``sc`` (:meth:`BallView.kernel_scalars`).
+
+    - 0, ball distance: ``sq g_v`` (``sc[0]`` = ``g = 1 / (1 - |p|^2)``);
+    - 1, ball ancestor score: :func:`_ancestor_key` (``sc[1]`` = ``exp(dist0)``);
+    - 2, polar distance: ``y = sinh^2((r_u - r_v) / 2) + sinh r_u sinh r_v sq / 4``,
+      which is ``sinh^2(d / 2)``, with ``sinh((r_u - r_v) / 2)`` from ``sc[0] =
+      exp(r / 2)`` and ``sc[1] = exp(-r / 2)`` and ``sc[2] = sinh r``;
+    - 3, polar ancestor score: ``exp(d(u, v) + r_v - R)`` with ``exp(d) =
+      (sqrt(y) + sqrt(y + 1))^2`` and ``sc[3] = exp(r - R)`` (``R`` the largest radius).
+
+    No transcendental function per pair in modes 0, 2 and 3.
+    """
+    if mode == 0:
+        return sq * sc[0, v]
+    if mode == 1:
+        return key_of(sq, sc[0, v], sc[0, u], sc[1, v])
+    h = (sc[0, u] * sc[1, v] - sc[1, u] * sc[0, v]) / 2.0
+    y = h * h + sc[2, u] * sc[2, v] * (sq / 4.0)
+    if mode == 2:
+        return y
+    e = np.sqrt(y) + np.sqrt(y + 1.0)
+    return e * e * sc[3, v]
+
+
+def _sq_pair(pt, floors, u, v):
+    """``|x_u - x_v|^2`` for ``pt (L, dim, n)``: coordinates (``L = 1``) or direction
+    limbs. The exact limb-wise differences are summed from the top limb down, one more
+    limb at a time until the result is at least ``floors[l]`` (:func:`limb_floors`):
+    far pairs cost one limb, only close ones all."""
+    n_limbs, dim = pt.shape[0], pt.shape[1]
+    acc = 0.0
+    for k in range(dim):
+        t = pt[0, k, u] - pt[0, k, v]
+        acc += t * t
+    used = 1
+    while used < n_limbs and acc < floors[used - 1]:
+        used += 1
+        acc = 0.0
+        for k in range(dim):
+            t = pt[0, k, u] - pt[0, k, v]
+            for level in range(1, used):
+                t += pt[level, k, u] - pt[level, k, v]
+            acc += t * t
+    return acc
+
+
+if numba is None:  # pragma: no cover - exercised only where numba is missing
+    key_of, pair_key, sq_pair = _ancestor_key, _pair_key, _sq_pair
+else:
+    key_of = numba.njit(inline="always", cache=True)(_ancestor_key)
+    pair_key = numba.njit(inline="always", cache=True)(_pair_key)
+    sq_pair = numba.njit(inline="always", cache=True)(_sq_pair)
+
+
+def _tile_keys(pt, sc, mode, floors, u, t0, t1, kb):
+    """``kb[i]`` = the key of node ``t0 + i`` for anchor ``u`` (:func:`_pair_key`),
+    bit-identical to ``pair_key(sq_pair(...))``: the top limb's squared differences
+    coordinate by coordinate over the tile (direct differences: no cancellation), then
+    :func:`_sq_pair` again for the few close pairs it leaves below the floor."""
+    n_limbs, dim = pt.shape[0], pt.shape[1]
+    kb[:] = 0.0
+    for k in range(dim):
+        xk = pt[0, k, u]
+        coord = pt[0, k, t0:t1]
+        for i in range(t1 - t0):
+            t = xk - coord[i]
+            kb[i] += t * t
+    if mode == 0:
+        g = sc[0, t0:t1]
+        for i in range(t1 - t0):
+            kb[i] *= g[i]
+        return
+    for i in range(t1 - t0):
+        sq = kb[i]
+        if n_limbs > 1 and sq < floors[0]:
+            sq = sq_pair(pt, floors, u, t0 + i)
+        kb[i] = pair_key(sq, sc, u, t0 + i, mode)
+
+
+tile_keys = _tile_keys if numba is None else numba.njit(inline="always", cache=True)(_tile_keys)
 
 
 def _count_kernel_py(  # noqa: C901  (one flat loop nest is what numba compiles best)
-    pt, gap_inv, e0, ancestor, rows, pos_ptr, pos_idx, excl_ptr, excl_idx, less, leq, pos_le,
+    pt, sc, mode, floors, rows, pos_ptr, pos_idx, excl_ptr, excl_idx, less, leq, pos_le,
     workers, group, tile,
 ):  # fmt: skip
-    """Numba kernel; ``pt`` holds the ``(dim, n)`` transposed Poincaré coordinates.
-
-    The key of node ``v`` for anchor ``u`` is ``|p_u - p_v|^2 g_v`` (monotone in the
-    distance), or with ``ancestor`` :func:`_ancestor_key` (``e0 = exp(dist0)``).
+    """Numba kernel; ``pt`` is ``(L, dim, n)`` (:meth:`BallView.kernel_points`), ``sc``
+    the per-node scalars of key ``mode`` (:func:`_pair_key`), ``floors`` the limb
+    floors (:func:`limb_floors`).
 
     Workers take groups of ``group`` anchors in turn (round-robin, so costly and
     cheap anchors spread evenly). For a group it walks the nodes tile by tile; per
@@ -84,7 +179,7 @@ def _count_kernel_py(  # noqa: C901  (one flat loop nest is what numba compiles 
     bit-identical; the brute-force tests would catch a mismatch). Memory per worker:
     ``2 * tile + 3 * group * max_positives`` numbers.
     """
-    dim, n = pt.shape
+    n = pt.shape[2]
     m = rows.shape[0]
     kmax = 0
     for r in range(m):
@@ -104,112 +199,68 @@ def _count_kernel_py(  # noqa: C901  (one flat loop nest is what numba compiles 
                 top[r - g0] = -np.inf
                 for j in range(pos_ptr[r + 1] - s):
                     v = pos_idx[s + j]
-                    acc = 0.0
-                    for k in range(dim):
-                        t = pt[k, u] - pt[k, v]
-                        acc += t * t
-                    if ancestor:
-                        p[r - g0, j] = key_of(acc, gap_inv[v], gap_inv[u], e0[v])
-                    else:
-                        p[r - g0, j] = acc * gap_inv[v]
+                    p[r - g0, j] = pair_key(sq_pair(pt, floors, u, v), sc, u, v, mode)
                     top[r - g0] = max(top[r - g0], p[r - g0, j])
                     lt[r - g0, j] = 0
                     le[r - g0, j] = 0
             for t0 in range(0, n, tile):
                 t1 = min(t0 + tile, n)
-                gg = gap_inv[t0:t1]
                 kb = keys[: t1 - t0]
                 for r in range(g0, g1):
                     u = rows[r]
-                    kb[:] = 0.0
-                    for k in range(dim):  # direct differences: no cancellation
-                        xk = pt[k, u]
-                        coord = pt[k, t0:t1]
-                        for i in range(t1 - t0):
-                            t = xk - coord[i]
-                            kb[i] += t * t
+                    tile_keys(pt, sc, mode, floors, u, t0, t1, kb)
                     tp = top[r - g0]
                     c = 0
-                    if ancestor:
-                        gu = gap_inv[u]
-                        eb = e0[t0:t1]
-                        for i in range(t1 - t0):
-                            x = key_of(kb[i], gg[i], gu, eb[i])
-                            buf[c] = x
-                            c += x <= tp
-                    else:
-                        for i in range(t1 - t0):
-                            x = kb[i] * gg[i]
-                            buf[c] = x
-                            c += x <= tp
+                    for i in range(t1 - t0):
+                        x = kb[i]
+                        buf[c] = x
+                        c += x <= tp
                     for j in range(pos_ptr[r + 1] - pos_ptr[r]):
                         pj = p[r - g0, j]
-                        a = 0
-                        b = 0
+                        lo = 0
+                        hi = 0
                         for i in range(c):
-                            a += buf[i] < pj
-                            b += buf[i] <= pj
-                        lt[r - g0, j] += a
-                        le[r - g0, j] += b
-            for r in range(g0, g1):  # remove the anchor (key 0) and the excluded nodes
+                            lo += buf[i] < pj
+                            hi += buf[i] <= pj
+                        lt[r - g0, j] += lo
+                        le[r - g0, j] += hi
+            for r in range(g0, g1):  # remove the anchor and the excluded nodes
                 u, s = rows[r], pos_ptr[r]
                 kk = pos_ptr[r + 1] - s
-                if ancestor:
-                    k_self = key_of(0.0, gap_inv[u], gap_inv[u], e0[u])
-                else:
-                    k_self = 0.0 * gap_inv[u]
+                k_self = pair_key(0.0, sc, u, u, mode)
                 for j in range(kk):
                     pj = p[r - g0, j]
-                    a = lt[r - g0, j] - (k_self < pj)
-                    b = le[r - g0, j] - (k_self <= pj)
+                    lo = lt[r - g0, j] - (k_self < pj)
+                    hi = le[r - g0, j] - (k_self <= pj)
                     for e in range(excl_ptr[r], excl_ptr[r + 1]):
                         v = excl_idx[e]
-                        acc = 0.0
-                        for k in range(dim):
-                            t = pt[k, u] - pt[k, v]
-                            acc += t * t
-                        if ancestor:
-                            ke = key_of(acc, gap_inv[v], gap_inv[u], e0[v])
-                        else:
-                            ke = acc * gap_inv[v]
-                        a -= ke < pj
-                        b -= ke <= pj
+                        ke = pair_key(sq_pair(pt, floors, u, v), sc, u, v, mode)
+                        lo -= ke < pj
+                        hi -= ke <= pj
                     c_pos = 0
                     for i in range(kk):
                         c_pos += p[r - g0, i] <= pj
-                    less[s + j] = a
-                    leq[s + j] = b
+                    less[s + j] = lo
+                    leq[s + j] = hi
                     pos_le[s + j] = c_pos
 
 
 def count_torch_chunk(
-    view: BallView, pt: np.ndarray | None, q: Queries, e0: np.ndarray | None
+    view: BallView, pt: np.ndarray | None, q: Queries, ancestor: bool
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The same counts with torch, in blocks of anchors bounded by :data:`BLOCK_BYTES`."""
-    p = torch.from_numpy(view.p)
-    g = torch.from_numpy(view.gap_inv)
     block = max(1, BLOCK_BYTES // (8 * 4 * max(view.n, 1)))
     parts = []
     for start in range(0, len(q.rows), block):
-        parts.append(
-            _torch_block(p, g, e0, q.subset(np.arange(start, min(start + block, len(q.rows)))))
-        )
+        sub = q.subset(np.arange(start, min(start + block, len(q.rows))))
+        parts.append(_torch_block(view.anchor_keys(sub.rows, ancestor), sub))
     return tuple(np.concatenate(c) for c in zip(*parts, strict=True))  # type: ignore[return-value]
 
 
-def _torch_block(
-    p: torch.Tensor, g: torch.Tensor, e0: np.ndarray | None, q: Queries
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    b, n = len(q.rows), len(p)
+def _torch_block(key: torch.Tensor, q: Queries) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Counts from the keys ``(b, n)`` of the ``b`` anchors of ``q``."""
+    b = len(q.rows)
     rows = torch.from_numpy(q.rows)
-    key = torch.zeros(b, n, dtype=p.dtype)
-    for k in range(p.shape[1]):  # direct differences, as the numba kernel
-        t = p[rows, k : k + 1] - p[:, k]
-        key += t * t
-    key *= g
-    if e0 is not None:  # _ancestor_key, in torch
-        x = 1.0 + 2.0 * key * g[rows, None]
-        key = (x + torch.sqrt((x - 1.0) * (x + 1.0))) * torch.from_numpy(e0)
     k_pos = torch.from_numpy(q.n_pos)
     kmax = int(k_pos.max())
     pos_row = torch.repeat_interleave(torch.arange(b), k_pos)

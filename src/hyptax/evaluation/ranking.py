@@ -120,14 +120,14 @@ def count_closer(
     out = Counts(*(np.zeros(n_pairs, dtype=np.int64) for _ in range(3)))
     bar = _progress(m, progress, "ranking")
     kernel = count_numba_chunk if backend == "numba" else count_torch_chunk
-    pt = np.ascontiguousarray(view.p.T) if backend == "numba" else None
-    e0 = np.exp(view.dist0) if score == "ancestor" else None
+    pt = view.kernel_points() if backend == "numba" else None
+    ancestor = score == "ancestor"
     edges = _chunk_edges(anchor_costs(view, queries, kept=0.0), CHUNK_COST)  # no probe: cheap
     for start, stop in itertools.pairwise(edges):
         r = np.arange(start, stop)
         sub = queries.subset(r)
         lo, hi = queries.pos_ptr[start], queries.pos_ptr[r[-1] + 1]
-        counts = kernel(view, pt, sub, e0)
+        counts = kernel(view, pt, sub, ancestor)
         out.less[lo:hi], out.leq[lo:hi], out.pos_le[lo:hi] = counts
         if bar is not None:
             bar.update(len(r))
@@ -170,7 +170,7 @@ def _kept_per_positive(view: BallView, queries: Queries, seed: int) -> float:
         pos = queries.pos_idx[queries.pos_ptr[r] : queries.pos_ptr[r + 1]]
         if not len(pos):
             continue
-        keys = ((view.p - view.p[queries.rows[r]]) ** 2).sum(axis=1) * view.gap_inv
+        keys = view.anchor_keys(queries.rows[r : r + 1])[0].numpy()
         kept += len(pos) * int((keys <= keys[pos].max()).sum())
         total += len(pos)
     return kept / total if total else 0.0
