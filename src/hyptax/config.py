@@ -77,6 +77,7 @@ LR_SCHEDULES: tuple[str, ...] = ("constant", "cosine", "linear")
 BACKENDS: tuple[str, ...] = ("auto", "torch", "fused")
 NEGATIVES: tuple[str, ...] = ("related", "ancestors")
 GEOMETRIES: tuple[str, ...] = ("metric", "order")
+PRECISIONS: tuple[str, ...] = ("auto", "float64", "extended")
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,14 @@ class TrainConfig:
             rank, in units of the base edge (``{"phylum": 3, "class": 2}``; other
             ranks 1): the construction embeds that weighted tree, which separates
             the clades below the lengthened edges more.
+        precision: how the constructive start stores its points
+            (:mod:`hyptax.manifolds.extended`): ``"float64"``, plain coordinates of
+            ``dtype`` (every step shrunk to fit their radius, ~26 in float64);
+            ``"extended"``, polar points with as many direction limbs as the tree's
+            radius needs; ``"auto"``, extended on a tree that needs more radius than
+            plain coordinates hold, plain otherwise (a DAG's construction is a start
+            for training, which runs in plain coordinates). A run in extended
+            precision is not trained: it keeps the construction.
         loss: ``"softmax"`` (Nickel & Kiela 2017) or ``"margin"`` (the prototype's).
         margin: margin of the margin loss.
         lambda_reg: weight of the depth-to-radius regulariser (0 turns it off).
@@ -163,6 +172,7 @@ class TrainConfig:
     init: str = "constructive"
     geometry: str | None = None
     rank_weights: dict[str, float] | None = None
+    precision: str = "auto"
     init_scale: float = 1e-3
     loss: str = "softmax"
     margin: float = 0.2
@@ -207,6 +217,11 @@ class TrainConfig:
         _choice("lr-schedule", self.lr_schedule, LR_SCHEDULES)
         _choice("backend", self.backend, BACKENDS)
         _choice("negatives", self.negatives, NEGATIVES)
+        _choice("precision", self.precision, PRECISIONS)
+        if self.precision == "extended" and self.init != "constructive":
+            raise ConfigError(
+                "--precision extended is for the construction: it needs --init constructive"
+            )
         self._check_geometry()
         if not 0.0 <= self.hard_negatives <= 1.0:
             raise ConfigError(f"--hard-negatives must be in [0, 1], not {self.hard_negatives}")
@@ -252,6 +267,14 @@ class TrainConfig:
         if self.geometry is not None:
             return self.geometry
         return "metric" if is_tree and self.init == "constructive" else "order"
+
+    def precision_for(self, is_tree: bool) -> str:
+        """``precision``, resolved before the construction: ``"auto"`` stays for a
+        constructive start on a tree (the construction decides), else ``"float64"``
+        (plain coordinates) unless extended is asked for."""
+        if self.precision == "auto" and not (is_tree and self.init == "constructive"):
+            return "float64"
+        return self.precision
 
     def negatives_for(self, n_nodes: int) -> int:
         """``n_negatives``, capped at the ``n_nodes - 1`` nodes a positive can draw

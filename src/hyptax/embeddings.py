@@ -25,6 +25,7 @@ import torch
 from .data.taxonomy import Taxonomy, find_node, index_names, suggest
 from .errors import HyptaxError
 from .manifolds import get_manifold
+from .manifolds.extended import Polar
 
 
 class Embeddings:
@@ -38,6 +39,10 @@ class Embeddings:
         manifold: ``"poincare"`` or ``"lorentz"``.
         ranks, depth: optional per-node rank strings and depths (from a taxonomy).
         meta: where the vectors came from (checkpoint path, data spec, epoch...).
+        polar: the points in extended precision (:mod:`hyptax.manifolds.extended`), or
+            ``None``. With it every distance and score comes from the polar points,
+            and ``vectors`` holds their plain coordinates (rounded: points past a
+            radius of ~26 sit on the rim), for plots and plain exports.
     """
 
     def __init__(
@@ -50,6 +55,7 @@ class Embeddings:
         ranks: list[str] | np.ndarray | None = None,
         depth: np.ndarray | None = None,
         meta: dict[str, Any] | None = None,
+        polar: Polar | None = None,
     ) -> None:
         self.ids = [str(s) for s in ids]
         self.names = [str(s) for s in names]
@@ -58,7 +64,10 @@ class Embeddings:
         self.ranks = None if ranks is None else [str(r) for r in ranks]
         self.depth = None if depth is None else np.asarray(depth, dtype=np.int64)
         self.meta = dict(meta or {})
+        self.polar = polar
         n = len(self.ids)
+        if polar is not None and polar.n != n:
+            raise HyptaxError(f"embeddings: {n} ids but {polar.n} polar points")
         if self.vectors.ndim != 2 or self.vectors.shape[0] != n or len(self.names) != n:
             raise HyptaxError(
                 f"embeddings: {n} ids, {len(self.names)} names but vectors of shape "
@@ -84,7 +93,8 @@ class Embeddings:
             "best_metric": ckpt.get("best_metric"),
             "history": ckpt.get("history") or [],
         }
-        return cls(ckpt["ids"], ckpt["names"], ckpt["weight"], ckpt["manifold"], meta=meta)
+        return cls(ckpt["ids"], ckpt["names"], ckpt["weight"], ckpt["manifold"], meta=meta,
+                   polar=ckpt.get("polar"))  # fmt: skip
 
     # ------------------------------------------------------------ shape
     @property
@@ -104,7 +114,8 @@ class Embeddings:
         return self.n
 
     def __repr__(self) -> str:
-        return f"Embeddings({self.n} nodes, {self.manifold}, dim {self.dim})"
+        extra = "" if self.polar is None else f", extended precision ({self.polar.n_limbs} limbs)"
+        return f"Embeddings({self.n} nodes, {self.manifold}, dim {self.dim}{extra})"
 
     # ------------------------------------------------------------ lookups
     @cached_property
@@ -139,9 +150,27 @@ class Embeddings:
 
     def distance(self, a: str, b: str) -> float:
         """Hyperbolic distance between two nodes."""
+        i, j = self.lookup(a), self.lookup(b)
+        if self.polar is not None:
+            return float(self.polar.dist(np.array([i]), np.array([j]))[0])
         m = get_manifold(self.manifold)
         with torch.no_grad():
-            return float(m.dist(self.vectors[self.lookup(a)], self.vectors[self.lookup(b)]))
+            return float(m.dist(self.vectors[i], self.vectors[j]))
+
+    def _row_distances(self, row: int) -> torch.Tensor:
+        """``(n,)`` distances from node ``row`` to every node."""
+        if self.polar is not None:
+            return torch.from_numpy(self.polar.dist_row(row))
+        m = get_manifold(self.manifold)
+        with torch.no_grad():
+            return m.dist(self.vectors[row].unsqueeze(0), self.vectors)
+
+    def _radii(self) -> torch.Tensor:
+        """``(n,)`` distances from the origin."""
+        if self.polar is not None:
+            return torch.from_numpy(self.polar.radius)
+        with torch.no_grad():
+            return get_manifold(self.manifold).dist0(self.vectors)
 
     def nearest(self, key: str, k: int = 10) -> list[tuple[str, float]]:
         """The ``k`` nodes closest to ``key`` (itself excluded) as ``(name, distance)``,
@@ -150,9 +179,7 @@ class Embeddings:
 
     def nearest_rows(self, row: int, k: int = 10) -> list[tuple[int, float]]:
         """Like :meth:`nearest`, by row: ``[(row, distance), ...]``."""
-        m = get_manifold(self.manifold)
-        with torch.no_grad():
-            d = m.dist(self.vectors[row].unsqueeze(0), self.vectors)
+        d = self._row_distances(row)
         d[row] = torch.inf
         order = torch.sort(d, stable=True).indices[: min(k, self.n - 1)]
         return [(int(i), float(d[i])) for i in order]
@@ -166,10 +193,7 @@ class Embeddings:
 
     def ancestor_rows(self, row: int, k: int = 10) -> list[tuple[int, float]]:
         """Like :meth:`ancestors`, by row: ``[(row, score), ...]``."""
-        m = get_manifold(self.manifold)
-        with torch.no_grad():
-            d = m.dist(self.vectors[row].unsqueeze(0), self.vectors)
-            d0 = m.dist0(self.vectors)
+        d, d0 = self._row_distances(row), self._radii()
         score = d + d0 - d0[row]
         score[row] = torch.inf
         order = torch.sort(score, stable=True).indices[: min(k, self.n - 1)]
@@ -200,6 +224,15 @@ class Embeddings:
             )
         return self.vectors[torch.as_tensor(rows)]
 
+    def aligned_polar(self, tax: Taxonomy) -> Polar | None:
+        """The polar points in the taxonomy's node order (``None`` without them)."""
+        if self.polar is None:
+            return None
+        if tax.ids.tolist() == self.ids:
+            return self.polar
+        self.aligned(tax)  # the same check: every node of tax has a point
+        return self.polar.subset(np.array([self.index[s] for s in tax.ids.tolist()]))
+
     def rows_in(self, tax: Taxonomy) -> np.ndarray:
         """``(n,)`` int64: each node's index in ``tax`` (by id), ``-1`` where it lacks one."""
         if tax.ids.tolist() == self.ids:
@@ -223,6 +256,7 @@ class Embeddings:
             ranks=ranks,
             depth=depth,
             meta=self.meta,
+            polar=self.polar,
         )
 
 

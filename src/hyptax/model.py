@@ -25,6 +25,7 @@ import torch
 from .data.taxonomy import Taxonomy
 from .losses import target_radius
 from .manifolds import Manifold
+from .manifolds.extended import Polar
 from .sampling import deepest_parent
 
 DEPTH_INIT_NOISE = 1.0
@@ -40,9 +41,20 @@ class EmbeddingTable:
     (3, 2, [0.0, 0.0, 0.0])
     """
 
-    def __init__(self, weight: torch.Tensor, manifold: Manifold) -> None:
+    def __init__(
+        self,
+        weight: torch.Tensor,
+        manifold: Manifold,
+        polar: Polar | None = None,
+        note: str = "",
+    ) -> None:
         self.weight = weight
         self.manifold = manifold
+        self.polar = polar
+        """The points in extended precision (a construction past the dtype's radius):
+        then ``weight`` holds their plain coordinates, rounded, and is not trained."""
+        self.note = note
+        """One line on the construction's precision (``""`` when nothing to say)."""
 
     @property
     def n_nodes(self) -> int:
@@ -76,11 +88,14 @@ class EmbeddingTable:
         reg_max_norm: float = 0.9,
         geometry: str = "order",
         rank_weights: dict[str, float] | None = None,
+        precision: str = "float64",
     ) -> EmbeddingTable:
         """A table for ``tax`` initialised by ``init`` (see the module docstring);
-        ``geometry`` and ``rank_weights`` shape the constructive start."""
+        ``geometry``, ``rank_weights`` and ``precision`` shape the constructive start
+        (:func:`hyptax.constructive.build`)."""
         gen = torch.Generator().manual_seed(seed)
         n = tax.n_nodes
+        polar, note = None, ""
         if init == "uniform":
             weight = manifold.random(n, dim, radius=scale, generator=gen, dtype=dtype)
         elif init == "depth":
@@ -88,14 +103,15 @@ class EmbeddingTable:
             points = _depth_points(tax, dim, radius, gen)
             weight = manifold.from_poincare(points.to(dtype))
         elif init == "constructive":
-            from .constructive import construct
+            from .constructive import build
 
-            weight = construct(tax, dim, geometry=geometry, manifold=manifold.name, dtype=dtype,
-                               rank_weights=rank_weights, seed=seed)  # fmt: skip
+            built = build(tax, dim, geometry=geometry, manifold=manifold.name, dtype=dtype,
+                          rank_weights=rank_weights, seed=seed, precision=precision)  # fmt: skip
+            weight, polar, note = built.points, built.polar, built.summary()
         else:
             raise ValueError(f"unknown init {init!r}")
         weight = manifold.project(weight.to(dtype))
-        return cls(weight.to(device).contiguous(), manifold)
+        return cls(weight.to(device).contiguous(), manifold, polar, note)
 
 
 def _depth_points(

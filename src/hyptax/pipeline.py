@@ -117,9 +117,11 @@ def _run(
     asked = config.n_negatives
     config = resolve_for(config, tax)
     table = make_model(tax, config, device)
-    if resume and paths is not None and config.geometry == "metric":
+    config = settle_precision(config, table, echo)
+    kept = config.geometry == "metric" or table.polar is not None  # never trained
+    if resume and paths is not None and kept:
         checked_checkpoint(paths.resume_from(), run_files(tax, config, paths, typed))
-    if not resume or config.geometry == "metric":  # a metric run never trains
+    if not resume or kept:
         final = construction_is_final(table, tax, config)
         if final:
             echo(final)
@@ -221,7 +223,16 @@ def resolve_for(config: TrainConfig, tax: Taxonomy) -> TrainConfig:
     geometry = config.geometry_for(tax.is_tree)
     if config.rank_weights and geometry != "metric":
         raise ConfigError("--rank-weights applies to the metric geometry (trees) only")
-    return replace(config, geometry=geometry, n_negatives=config.negatives_for(tax.n_nodes))
+    return replace(config, geometry=geometry, n_negatives=config.negatives_for(tax.n_nodes),
+                   precision=config.precision_for(tax.is_tree))  # fmt: skip
+
+
+def settle_precision(config: TrainConfig, table: EmbeddingTable, echo: Echo) -> TrainConfig:
+    """``config`` with the precision the construction took (``"auto"`` resolved to
+    ``"extended"`` or ``"float64"``), after saying in one line what it chose."""
+    if table.note:
+        echo(table.note)
+    return replace(config, precision="extended" if table.polar is not None else "float64")
 
 
 def construction_is_final(table: EmbeddingTable, tax: Taxonomy, config: TrainConfig) -> str:
@@ -238,9 +249,9 @@ def construction_is_final(table: EmbeddingTable, tax: Taxonomy, config: TrainCon
     from .evaluation.ranking import Queries, reconstruction
 
     metric = config.geometry == "metric"
-    if not metric and not tax.is_tree:
+    if not metric and not tax.is_tree and table.polar is None:
         return ""
-    view = ball_view(table.weight, table.manifold)
+    view = ball_view(table.weight, table.manifold, table.polar)
     score = "ancestor" if metric else "distance"
     queries = Queries.from_pairs(*tax.closure, tax.n_nodes)
     rec = reconstruction(view, queries, score=score, sample=config.n_valid, seed=config.seed,
@@ -251,6 +262,12 @@ def construction_is_final(table: EmbeddingTable, tax: Taxonomy, config: TrainCon
     how = f"MAP {found:.4f} by {by} on {rec['n_nodes_ranked']:,} {which} nodes"
     if found is not None and found >= 1.0:
         return f"the {config.geometry} construction is exact on this tree ({how}): not trained"
+    if table.polar is not None:
+        return (
+            f"the {config.geometry} construction is the result ({how}): it is in extended "
+            "precision and training runs in plain coordinates (use --precision float64 "
+            "to train)"
+        )
     if metric:
         return (
             f"the metric construction is the result ({how}): training's objective is an "
@@ -289,6 +306,7 @@ def make_model(tax: Taxonomy, config: TrainConfig, device: torch.device) -> Embe
         reg_max_norm=config.reg_max_norm,
         geometry=config.geometry_for(tax.is_tree),
         rank_weights=config.rank_weights,
+        precision=config.precision_for(tax.is_tree),
     )
 
 
@@ -390,7 +408,7 @@ def evaluate_run(
     emb = Embeddings(
         ids=tax.ids, names=tax.names, vectors=table.weight.detach().cpu(),
         manifold=table.manifold.name, ranks=tax.ranks, depth=tax.depth,
-        meta={"hyptax_version": __version__, "config": to_dict(config)},
+        meta={"hyptax_version": __version__, "config": to_dict(config)}, polar=table.polar,
     )  # fmt: skip
     report = evaluate(emb, tax, evaluation or EvalConfig(), holdout=config.holdout,
                       split_seed=config.seed, progress=progress)  # fmt: skip
@@ -421,6 +439,7 @@ def _embed(
     tax = load_data(config, echo, typed, training=False)
     config = resolve_for(config, tax)
     table = make_model(tax, config, device)
+    config = settle_precision(config, table, echo)
     return _finish_construction(table, tax, config, paths, progress, echo, typed, evaluation)
 
 
@@ -437,6 +456,8 @@ def _finish_construction(
             "epoch": 0, "best_metric": None, "optimizer": {}, "rng": {},
             "train_state": FitState.start(config).state_dict(), "history": [],
         }  # fmt: skip
+        if table.polar is not None:
+            checkpoint["polar"] = table.polar
         save_checkpoint(paths.best, checkpoint)
         save_checkpoint(paths.last, checkpoint)
     result = RunResult(table, tax, config, None, None)

@@ -21,6 +21,7 @@ from ..config import (
     LOSSES,
     LR_SCHEDULES,
     NEGATIVES,
+    PRECISIONS,
     RANDOM_BURN_IN,
     STOP_METRICS,
     DataOptions,
@@ -45,6 +46,10 @@ TRAIN_FLAGS: list[tuple[str, str, Any, tuple[str, ...] | None, str]] = [
      "(default: metric on a tree, order on a DAG)"),
     ("--rank-weights", "rank_weights", "rank_weights", None, "metric geometry: lengthen the "
      "edge above each node of a rank, e.g. phylum=3,class=2 (default: all 1)"),
+    ("--precision", "precision", str, PRECISIONS, "how the construction stores its points: "
+     "plain float coordinates (float64), polar points with extended-precision directions "
+     "(extended, not trained), or extended only for a tree that needs more radius than "
+     "float64 holds (auto)"),
     ("--epochs", "epochs", int, None, "the most epochs to train"),
     ("--batch-size", "batch_size", int, None, "positive pairs per step"),
     ("--n-negatives", "n_negatives", int, None, "negatives per positive pair"),
@@ -71,8 +76,8 @@ TRAIN_FLAGS: list[tuple[str, str, Any, tuple[str, ...] | None, str]] = [
     ("--backend", "backend", str, BACKENDS, "fused CPU kernel or plain autograd"),
 ]  # fmt: skip
 
-EMBED_FLAGS = ("--data", "--dim", "--geometry", "--rank-weights", "--manifold", "--dtype",
-               "--seed", "--gpu")  # fmt: skip
+EMBED_FLAGS = ("--data", "--dim", "--geometry", "--rank-weights", "--precision", "--manifold",
+               "--dtype", "--seed", "--gpu")  # fmt: skip
 
 
 def register(sub: argparse._SubParsersAction) -> None:

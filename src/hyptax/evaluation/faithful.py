@@ -34,7 +34,6 @@ queries-by-nodes matrix.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -45,7 +44,8 @@ from scipy import stats
 
 from ..data.taxonomy import Taxonomy
 from .geometry import BallView
-from .hierarchy import _correlatable, _rng, _tied_spearman, insert_sorted, squared_differences
+from .hierarchy import _correlatable, _rng, _tied_spearman, insert_sorted
+from .kernels import kernel_mode, key_distance, limb_floors, tile_keys
 
 
 # --------------------------------------------------------------------- graph
@@ -155,8 +155,10 @@ def faithfulness(
     knn, best = np.empty(m), np.empty(m)
     pair_d = np.empty((m, per))
     pair_t = np.empty((m, per), dtype=np.int32)
+    pt = view.kernel_points()
     _jit("faithful")(
-        np.ascontiguousarray(view.p.T), view.gap_inv, graph.ptr, graph.idx,
+        pt, view.kernel_scalars(False), kernel_mode(view, False), limb_floors(pt), graph.ptr,
+        graph.idx,
         graph.par_ptr, graph.par_idx, queries, targets, k, min(numba.get_num_threads(), max(m, 1)),
         nearest_t, parent_rank, knn, best, pair_d, pair_t,
     )  # fmt: skip
@@ -265,14 +267,15 @@ def _pairs_kernel_py(ptr, idx, sources, tptr, targets, workers, out):
 
 
 def _faithful_kernel_py(  # noqa: C901  (one flat loop nest is what numba compiles best)
-    pt, gap_inv, ptr, idx, par_ptr, par_idx, queries, targets, k, workers,
+    pt, sc, mode, floors, ptr, idx, par_ptr, par_idx, queries, targets, k, workers,
     nearest_t, parent_rank, knn, best, pair_d, pair_t,
 ):  # fmt: skip
     """Per query ``r`` (node ``q``): ``nearest_t`` tree distance of the nearest
     reachable node (0: none), ``parent_rank`` (0: no parent), ``knn`` / ``best`` mean
     tree distance of the k nearest by distance / in the tree (NaN: none), and the
-    ``(d, t)`` of each target (``t = -1``: unreachable)."""
-    n = pt.shape[1]
+    ``(d, t)`` of each target (``t = -1``: unreachable). Keys and distances as in
+    :mod:`.kernels` (``pt``, ``sc``, ``mode`` 0 or 2, ``floors``)."""
+    n = pt.shape[2]
     n_q = queries.shape[0]
     for w in numba.prange(workers):
         dist = np.empty(n, dtype=np.int32)
@@ -284,9 +287,7 @@ def _faithful_kernel_py(  # noqa: C901  (one flat loop nest is what numba compil
         for r in range(w, n_q, workers):
             q = queries[r]
             reached = _bfs(ptr, idx, q, dist, queue)
-            squared_differences(pt, q, key)
-            for v in range(n):
-                key[v] *= gap_inv[v]
+            tile_keys(pt, sc, mode, floors, q, 0, n, key)
             # The closest parent, then how many reachable nodes are strictly closer.
             kp = np.inf
             for e in range(par_ptr[q], par_ptr[q + 1]):
@@ -331,9 +332,7 @@ def _faithful_kernel_py(  # noqa: C901  (one flat loop nest is what numba compil
             else:
                 knn[r] = np.nan
                 best[r] = np.nan
-            gq = gap_inv[q]
             for j in range(targets.shape[1]):
                 v = targets[r, j]
                 pair_t[r, j] = dist[v] if dist[v] > 0 else -1
-                c = 1.0 + 2.0 * key[v] * gq
-                pair_d[r, j] = math.acosh(c) if not c < 1.0 else 0.0  # NaN stays NaN
+                pair_d[r, j] = key_distance(key[v], sc, q, mode)

@@ -23,6 +23,7 @@ from scipy import stats
 from ..data.taxonomy import Taxonomy
 from ..manifolds.numerics import max_dist0, radial_resolution
 from .geometry import BallView
+from .kernels import kernel_mode, limb_floors, tile_keys
 
 try:
     import numba
@@ -293,17 +294,14 @@ def nearest_neighbours(view: BallView, queries: np.ndarray, k: int) -> np.ndarra
     queries = np.asarray(queries, dtype=np.int64)
     out = np.empty((len(queries), k), dtype=np.int64)
     if numba is not None:
-        _knn_kernel()(np.ascontiguousarray(view.p.T), view.gap_inv, queries, out)
+        pt = view.kernel_points()
+        _knn_kernel()(pt, view.kernel_scalars(False), kernel_mode(view, False),
+                      limb_floors(pt), queries, out)  # fmt: skip
         return out
-    p, g = torch.from_numpy(view.p), torch.from_numpy(view.gap_inv)
     block = max(1, 2**25 // max(view.n, 1))
     for s in range(0, len(queries), block):
         q = torch.from_numpy(queries[s : s + block])
-        key = torch.zeros(len(q), view.n, dtype=torch.float64)
-        for d in range(p.shape[1]):
-            t = p[q, d : d + 1] - p[:, d]
-            key += t * t
-        key = key * g
+        key = view.anchor_keys(q.numpy())
         key[torch.arange(len(q)), q] = torch.inf
         # a stable sort keeps the lower index first among equal keys
         out[s : s + block] = key.sort(dim=1, stable=True).indices[:, :k].numpy()
@@ -317,19 +315,6 @@ def _knn_kernel() -> Any:
     if not _KNN:
         _KNN.append(numba.njit(parallel=True, cache=True)(_knn_kernel_py))
     return _KNN[0]
-
-
-def _squared_differences_py(pt, u, key):
-    """``key[v] = |p_u - p_v|^2`` for every node, from the ``(dim, n)`` transposed
-    coordinates ``pt``, formed coordinate by coordinate (no cancellation)."""
-    dim, n = pt.shape
-    key[:] = 0.0
-    for d in range(dim):
-        xd = pt[d, u]
-        coord = pt[d]
-        for v in range(n):
-            t = xd - coord[v]
-            key[v] += t * t
 
 
 def _insert_sorted_py(top, top_i, j, x, v):
@@ -347,22 +332,22 @@ def _inline(fn: Any) -> Any:
     return fn if numba is None else numba.njit(inline="always", cache=True)(fn)
 
 
-squared_differences = _inline(_squared_differences_py)
 insert_sorted = _inline(_insert_sorted_py)
 
 
-def _knn_kernel_py(pt, gap_inv, queries, out):
-    """Numba kernel: keys as in :mod:`.ranking`, an insertion-sorted top-k per query."""
-    n = pt.shape[1]
+def _knn_kernel_py(pt, sc, mode, floors, queries, out):
+    """Numba kernel: keys as in :mod:`.kernels` (``mode`` 0 or 2), an insertion-sorted
+    top-k per query."""
+    n = pt.shape[2]
     k = out.shape[1]
     for r in numba.prange(queries.shape[0]):
         u = queries[r]
         key = np.empty(n)
-        squared_differences(pt, u, key)
+        tile_keys(pt, sc, mode, floors, u, 0, n, key)
         best = np.full(k, np.inf)
         idx = np.full(k, -1)
         for v in range(n):
-            x = key[v] * gap_inv[v]
+            x = key[v]
             if v == u or not x < best[k - 1]:
                 continue
             insert_sorted(best, idx, k - 1, x, v)

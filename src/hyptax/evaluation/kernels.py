@@ -162,6 +162,19 @@ def _tile_keys(pt, sc, mode, floors, u, t0, t1, kb):
 tile_keys = _tile_keys if numba is None else numba.njit(inline="always", cache=True)(_tile_keys)
 
 
+def _key_distance(key, sc, u, mode):
+    """The distance from anchor ``u`` that a distance key (mode 0 or 2) stands for."""
+    if mode == 0:
+        c = 1.0 + 2.0 * key * sc[0, u]
+        return np.arccosh(c) if not c < 1.0 else 0.0  # NaN stays NaN
+    return 2.0 * np.arcsinh(np.sqrt(key))
+
+
+key_distance = (
+    _key_distance if numba is None else numba.njit(inline="always", cache=True)(_key_distance)
+)
+
+
 def _count_kernel_py(  # noqa: C901  (one flat loop nest is what numba compiles best)
     pt, sc, mode, floors, rows, pos_ptr, pos_idx, excl_ptr, excl_idx, less, leq, pos_le,
     workers, group, tile,

@@ -87,7 +87,7 @@ def evaluate(
     config = config or EvalConfig()
     times: dict[str, float] = {}
     clock = time.perf_counter()
-    view = ball_view(emb.aligned(tax), emb.manifold)
+    view = ball_view(emb.aligned(tax), emb.manifold, emb.aligned_polar(tax))
     desc, anc = tax.closure
     times["setup"] = time.perf_counter() - clock
 
@@ -101,6 +101,8 @@ def evaluate(
             "coord_dim": emb.coord_dim,
             "dtype": (emb.meta.get("config") or {}).get("dtype"),
             "geometry": (emb.meta.get("config") or {}).get("geometry"),
+            "precision": "float" if emb.polar is None else "extended",
+            "limbs": None if emb.polar is None else emb.polar.n_limbs,
             **{k: emb.meta[k] for k in ("path", "epoch") if k in emb.meta},
         },
         "settings": {**asdict(config), "holdout": holdout, "split_seed": split_seed},

@@ -12,7 +12,12 @@ A checkpoint is ``torch.save`` of a dict of plain types, loadable with
      "best_metric": float | None,
      "optimizer": dict, "rng": dict,     # exact resume
      "train_state": dict,                # lr scale, early stopping, ...
-     "history": list[dict]}              # the metrics records so far
+     "history": list[dict],              # the metrics records so far
+     "polar": {"radius": Tensor (n,), "limbs": Tensor (L, n, dim)}}  # extended precision only
+
+With ``"polar"`` (:mod:`hyptax.manifolds.extended`) the points are those polar ones and
+``weight`` holds their plain coordinates, rounded (points past the dtype's radius sit
+on its rim).
 
 Writing goes through :func:`hyptax.files.atomic_write` (temp file, fsync, rename),
 so a crash leaves the old checkpoint or the new one, never half of one.
@@ -26,12 +31,14 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from .. import __version__
 from ..errors import HyptaxError, brief
 from ..files import atomic_write
 from ..manifolds import MANIFOLDS, get_manifold
+from ..manifolds.extended import MAX_RADIUS, Polar
 
 FORMAT = "hyptax-checkpoint"
 REQUIRED: dict[str, type | tuple[type, ...]] = {
@@ -54,6 +61,12 @@ def save_checkpoint(path: str | os.PathLike[str], checkpoint: dict[str, Any]) ->
         raise HyptaxError(f"{path}: refusing to write a checkpoint: {problem}")
     checkpoint = {"format": FORMAT, "hyptax_version": __version__, **checkpoint}
     checkpoint["weight"] = weight.detach().to("cpu", copy=True).contiguous()
+    polar = checkpoint.pop("polar", None)
+    if polar is not None:
+        checkpoint["polar"] = {
+            "radius": torch.from_numpy(polar.radius.copy()),
+            "limbs": torch.from_numpy(polar.limbs.copy()),
+        }
     with atomic_write(path, "wb") as fh:
         try:
             torch.save(checkpoint, fh)
@@ -96,6 +109,13 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
             f"{path}: written by hyptax {version}, this is hyptax {__version__}; "
             f"use hyptax {version} or train again"
         )
+    _check_points(checkpoint, path)
+    if "polar" in checkpoint:
+        checkpoint["polar"] = read_polar(checkpoint["polar"], len(checkpoint["ids"]), path)
+    return checkpoint
+
+
+def _check_points(checkpoint: dict[str, Any], path: Path) -> None:
     weight = checkpoint["weight"]
     n = len(checkpoint["ids"])
     if weight.ndim != 2 or weight.shape[0] != n or len(checkpoint["names"]) != n:
@@ -112,7 +132,31 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     problem = bad_points(weight, checkpoint["manifold"])
     if problem:
         raise HyptaxError(f"{path}: damaged hyptax checkpoint: {problem}")
-    return checkpoint
+
+
+def read_polar(stored: Any, n: int, path: str | Path) -> Polar:
+    """The :class:`~hyptax.manifolds.extended.Polar` points of a checkpoint's
+    ``"polar"`` entry, checked: ``n`` finite radii >= 0 and ``(L, n, dim)`` finite
+    limbs whose directions are unit vectors."""
+    bad = f"{path}: damaged hyptax checkpoint: bad 'polar' entry"
+    if not isinstance(stored, dict):
+        raise HyptaxError(bad)
+    radius, limbs = stored.get("radius"), stored.get("limbs")
+    if not (isinstance(radius, torch.Tensor) and isinstance(limbs, torch.Tensor)):
+        raise HyptaxError(bad)
+    if radius.dtype != torch.float64 or limbs.dtype != torch.float64:
+        raise HyptaxError(f"{bad} (not float64)")
+    if radius.shape != (n,) or limbs.ndim != 3 or limbs.shape[1] != n or len(limbs) < 1:
+        raise HyptaxError(f"{bad} (radius {tuple(radius.shape)}, limbs {tuple(limbs.shape)})")
+    r, u = radius.numpy(), limbs.numpy()
+    if not (np.isfinite(r).all() and np.isfinite(u).all() and (r >= 0).all()):
+        raise HyptaxError(f"{bad} (not finite, or a negative radius)")
+    if (r > MAX_RADIUS).any():
+        raise HyptaxError(f"{bad} (a radius above {MAX_RADIUS:g})")
+    norms = np.linalg.norm(u[0], axis=1) if n else np.ones(0)
+    if n and np.abs(norms - 1.0).max() > 1e-6:
+        raise HyptaxError(f"{bad} (directions that are not unit vectors)")
+    return Polar(r.copy(), u.copy())
 
 
 def bad_points(weight: torch.Tensor, manifold: str) -> str | None:
