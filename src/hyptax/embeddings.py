@@ -261,8 +261,9 @@ class Embeddings:
 
 
 def load(path: str | os.PathLike[str]) -> Embeddings:
-    """Load an :class:`Embeddings` from a checkpoint, a run folder (its ``best.pt``)
-    or an ``.npy`` export (``hyptax export --format npy``)."""
+    """Load an :class:`Embeddings` from a checkpoint, a run folder (its ``best.pt``),
+    an ``.npy`` export (``hyptax export --format npy``) or an ``.npz`` one
+    (``--format polar``)."""
     if Path(path).is_dir():
         from .pipeline import RunPaths
 
@@ -271,4 +272,8 @@ def load(path: str | os.PathLike[str]) -> Embeddings:
         from .export import read_npy
 
         return read_npy(path)
+    if Path(path).suffix.lower() == ".npz":
+        from .export import read_polar_export
+
+        return read_polar_export(path)
     return Embeddings.from_checkpoint(path)

@@ -12,7 +12,13 @@ format      files
 ``npy``     ``PATH.npy`` (float64 vectors in the manifold's own coordinates),
             ``PATH.names.tsv`` (id, name, rank, depth; tabs, newlines and
             backslashes backslash-escaped) and ``PATH.json`` (manifold,
-            sizes, source): a lossless copy that :func:`hyptax.load` reads back.
+            sizes, source): a lossless copy that :func:`hyptax.load` reads back,
+            except for an embedding in extended precision (plain float vectors
+            hold a radius of ~26).
+``polar``   ``PATH.npz`` (``radius`` and direction ``limbs``, see
+            :data:`POLAR_LAYOUT`), ``PATH.names.tsv`` and ``PATH.json``: lossless
+            at any radius; :func:`hyptax.load`, ``hyptax evaluate`` and ``hyptax
+            neighbors`` read it.
 ==========  ===================================================================
 
 word2vec tokens cannot hold spaces: whitespace in a name becomes ``_``, and names
@@ -27,6 +33,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import zipfile
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -39,10 +46,17 @@ from .data.taxonomy import Taxonomy
 from .embeddings import Embeddings
 from .errors import HyptaxError
 from .files import atomic_write, is_special, is_stdout, os_problem, write_json
-from .training.checkpoint import bad_points
+from .manifolds.extended import Polar, limbs_for
+from .training.checkpoint import bad_points, read_polar
 
-FORMATS = ("w2v", "tsv", "npy")
+FORMATS = ("w2v", "tsv", "npy", "polar")
 NPY_FORMAT = "hyptax-vectors"
+POLAR_FORMAT = "hyptax-polar"
+POLAR_LAYOUT = (
+    "radius: (n,) float64 distance from the origin; limbs: (L, n, dim) float64, the unit "
+    "direction of node i is sum(limbs[:, i]), limb l an integer multiple of 2^-(52 (l + 1)); "
+    "point = tanh(radius / 2) * direction in the Poincare ball (docs/precision.md)"
+)
 
 
 def export(
@@ -56,6 +70,8 @@ def export(
         return write_projector(emb, path, tax)
     if fmt == "npy":
         return write_npy(emb, path)
+    if fmt == "polar":
+        return write_polar(emb, path)
     raise HyptaxError(f"unknown export format {fmt!r}; choose one of: {', '.join(FORMATS)}")
 
 
@@ -161,33 +177,69 @@ def write_projector(
 
 
 # --------------------------------------------------------------------- npy
-def npy_paths(path: str | os.PathLike[str]) -> tuple[Path, Path, Path]:
-    """``(PATH.npy, PATH.names.tsv, PATH.json)`` for an export named ``PATH[.npy]``."""
+def npy_paths(
+    path: str | os.PathLike[str], suffix: str = ".npy"
+) -> tuple[Path, Path, Path]:
+    """``(PATH.npy, PATH.names.tsv, PATH.json)`` for an export named ``PATH[.npy]``
+    (``suffix`` ``.npz`` for a ``polar`` export)."""
     base = Path(path)
-    if base.suffix.lower() == ".npy":
+    if base.suffix.lower() in (".npy", ".npz"):
         base = base.with_suffix("")
     return (
-        base.with_name(base.name + ".npy"),
+        base.with_name(base.name + suffix),
         base.with_name(base.name + ".names.tsv"),
         base.with_name(base.name + ".json"),
     )
 
 
 def write_npy(emb: Embeddings, path: str | os.PathLike[str]) -> list[Path]:
-    """Lossless export: vectors, names and a manifest (see the module docstring)."""
+    """Vectors, names and a manifest (see the module docstring): lossless unless the
+    embedding is in extended precision (then ``polar`` is)."""
     vec_path, names_path, meta_path = npy_paths(path)
     with atomic_write(vec_path, "wb") as fh:
         np.save(fh, emb.vectors.numpy(), allow_pickle=False)
+    _write_names(emb, names_path, meta_path, {"format": NPY_FORMAT, "vectors": vec_path.name})
+    return [vec_path, names_path, meta_path]
+
+
+def write_polar(emb: Embeddings, path: str | os.PathLike[str]) -> list[Path]:
+    """The lossless export at any radius: ``PATH.npz`` with ``radius`` ``(n,)`` and
+    ``limbs`` ``(L, n, dim)`` (float64; :mod:`hyptax.manifolds.extended`), names and a
+    manifest as ``npy``. An embedding in plain coordinates is converted exactly
+    enough: its directions split into the limbs its largest radius needs."""
+    polar = emb.polar
+    if polar is None:
+        p = emb.poincare()
+        norm = np.linalg.norm(p, axis=1)
+        radius = 2.0 * np.arctanh(np.minimum(norm, np.nextafter(1.0, 0.0)))
+        u = np.where(norm[:, None] > 0, p / np.where(norm > 0, norm, 1.0)[:, None], 0.0)
+        u[norm == 0, 0] = 1.0
+        polar = Polar.from_directions(radius, u, limbs_for(float(radius.max(initial=0.0))))
+    vec_path, names_path, meta_path = npy_paths(path, ".npz")
+    with atomic_write(vec_path, "wb") as fh:
+        np.savez(fh, radius=polar.radius, limbs=polar.limbs)
+    _write_names(emb, names_path, meta_path, {
+        "format": POLAR_FORMAT, "points": vec_path.name, "limbs": polar.n_limbs,
+        "layout": POLAR_LAYOUT,
+    })  # fmt: skip
+    return [vec_path, names_path, meta_path]
+
+
+def _write_names(
+    emb: Embeddings, names_path: Path, meta_path: Path, fields: dict[str, Any]
+) -> None:
+    """``PATH.names.tsv`` (id, name, rank, depth; escaped) and the ``PATH.json``
+    manifest with ``fields``."""
     with atomic_write(names_path, "w") as fh:
         fh.write("id\tname\trank\tdepth\n")
         for i in range(emb.n):
-            fields = (emb.ids[i], emb.names[i], _rank(emb, i), _depth(emb, i))
-            fh.write("\t".join(_escape(f) for f in fields) + "\n")
+            row = (emb.ids[i], emb.names[i], _rank(emb, i), _depth(emb, i))
+            fh.write("\t".join(_escape(f) for f in row) + "\n")
     data = emb.meta.get("data") or {}
     write_json(
         meta_path,
         {
-            "format": NPY_FORMAT,
+            "format": fields.pop("format"),
             "hyptax_version": __version__,
             "manifold": emb.manifold,
             "n_nodes": emb.n,
@@ -196,37 +248,22 @@ def write_npy(emb: Embeddings, path: str | os.PathLike[str]) -> list[Path]:
             "data": {
                 k: data[k] for k in ("spec", "typed", "options", "hash", "n_nodes") if k in data
             },
-            "vectors": vec_path.name,
+            **fields,
             "names": names_path.name,
         },
     )
-    return [vec_path, names_path, meta_path]
 
 
 def read_npy(path: str | os.PathLike[str]) -> Embeddings:
     """Read an ``npy`` export back (``allow_pickle=False``; one-line errors)."""
     vec_path, names_path, meta_path = npy_paths(path)
+    meta, rows = _read_names(vec_path, names_path, meta_path, NPY_FORMAT)
     try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
         vectors = np.load(vec_path, allow_pickle=False)
-        lines = names_path.read_text(encoding="utf-8").removesuffix("\n").split("\n")
-    except FileNotFoundError as exc:
-        raise HyptaxError(
-            f"{exc.filename}: no such file (an npy export is {vec_path.name}, "
-            f"{names_path.name} and {meta_path.name} together)"
-        ) from None
     except OSError as exc:
-        raise HyptaxError(f"{exc.filename}: cannot read: {os_problem(exc)}") from None
-    except ValueError as exc:  # bad JSON or a damaged .npy
+        raise HyptaxError(f"{vec_path}: cannot read: {os_problem(exc)}") from None
+    except ValueError as exc:  # a damaged .npy
         raise HyptaxError(f"{path}: not a hyptax npy export ({exc})") from None
-    if not isinstance(meta, dict) or meta.get("format") != NPY_FORMAT:
-        raise HyptaxError(f"{meta_path}: not a hyptax npy export manifest")
-    rows = [[_unescape(f) for f in line.split("\t")] for line in lines[1:]]
-    for k, row in enumerate(rows):
-        if len(row) != 4 or not (row[3] == "" or row[3].lstrip("-").isdigit()):
-            raise HyptaxError(
-                f"{names_path}: line {k + 2}: expected id, name, rank, depth separated by tabs"
-            )
     if (
         vectors.ndim != 2
         or len(vectors) != len(rows)
@@ -238,16 +275,67 @@ def read_npy(path: str | os.PathLike[str]) -> Embeddings:
     problem = bad_points(torch.as_tensor(vectors), str(meta.get("manifold", "")))
     if problem:
         raise HyptaxError(f"{vec_path}: {problem}")
+    return _embeddings(rows, vectors, str(meta.get("manifold", "")), meta, vec_path, "npy")
+
+
+def read_polar_export(path: str | os.PathLike[str]) -> Embeddings:
+    """Read a ``polar`` export back (``allow_pickle=False``; one-line errors)."""
+    vec_path, names_path, meta_path = npy_paths(path, ".npz")
+    meta, rows = _read_names(vec_path, names_path, meta_path, POLAR_FORMAT)
+    try:
+        with np.load(vec_path, allow_pickle=False) as z:
+            stored = {k: torch.from_numpy(z[k]) for k in ("radius", "limbs")}
+    except OSError as exc:
+        raise HyptaxError(f"{vec_path}: cannot read: {os_problem(exc)}") from None
+    except (ValueError, KeyError, zipfile.BadZipFile) as exc:
+        raise HyptaxError(f"{vec_path}: not a hyptax polar export ({exc})") from None
+    polar = read_polar(stored, len(rows), vec_path)
+    emb = _embeddings(rows, polar.poincare(), "poincare", meta, vec_path, "polar")
+    emb.polar = polar
+    return emb
+
+
+def _read_names(
+    vec_path: Path, names_path: Path, meta_path: Path, fmt: str
+) -> tuple[dict[str, Any], list[list[str]]]:
+    """The manifest and the rows ``[id, name, rank, depth]`` of an export, checked."""
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        lines = names_path.read_text(encoding="utf-8").removesuffix("\n").split("\n")
+    except FileNotFoundError as exc:
+        raise HyptaxError(
+            f"{exc.filename}: no such file (an export is {vec_path.name}, "
+            f"{names_path.name} and {meta_path.name} together)"
+        ) from None
+    except OSError as exc:
+        raise HyptaxError(f"{exc.filename}: cannot read: {os_problem(exc)}") from None
+    except ValueError as exc:  # bad JSON
+        raise HyptaxError(f"{meta_path}: not a hyptax export manifest ({exc})") from None
+    if not isinstance(meta, dict) or meta.get("format") != fmt:
+        raise HyptaxError(f"{meta_path}: not a hyptax {fmt} manifest")
+    rows = [[_unescape(f) for f in line.split("\t")] for line in lines[1:]]
+    for k, row in enumerate(rows):
+        if len(row) != 4 or not (row[3] == "" or row[3].lstrip("-").isdigit()):
+            raise HyptaxError(
+                f"{names_path}: line {k + 2}: expected id, name, rank, depth separated by tabs"
+            )
+    return meta, rows
+
+
+def _embeddings(
+    rows: list[list[str]], vectors: np.ndarray, manifold: str, meta: dict[str, Any],
+    vec_path: Path, kind: str,
+) -> Embeddings:  # fmt: skip
     has_ranks = any(r[2] for r in rows)
     depth = np.array([int(r[3]) if r[3] else -1 for r in rows], dtype=np.int64)
     return Embeddings(
         [r[0] for r in rows],
         [r[1] for r in rows],
         vectors,
-        meta.get("manifold", ""),
+        manifold,
         ranks=[r[2] for r in rows] if has_ranks else None,
         depth=depth if (depth >= 0).any() else None,
-        meta={"path": str(vec_path), "kind": "npy", "data": meta.get("data") or {}},
+        meta={"path": str(vec_path), "kind": kind, "data": meta.get("data") or {}},
     )
 
 

@@ -57,9 +57,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--format",
         required=True,
-        choices=("w2v", "tsv", "npy"),
+        choices=("w2v", "tsv", "npy", "polar"),
         dest="fmt",
-        help="w2v: word2vec text; tsv: projector folder; npy: vectors + names",
+        help="w2v: word2vec text; tsv: projector folder; npy: vectors + names; polar: "
+        "lossless at any radius (extended precision), .npz + names",
     )
     p.add_argument(
         "-o", "--output", required=True, metavar="PATH", help="file or folder (- for stdout: w2v)"
@@ -102,7 +103,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "checkpoint",
         metavar="CHECKPOINT",
-        help="checkpoint (.pt), run folder (its best.pt) or export (.npy)",
+        help="checkpoint (.pt), run folder (its best.pt) or export (.npy, or .npz: polar)",
     )
     p.add_argument(
         "--data",

@@ -75,16 +75,20 @@ class BallView:
     def anchor_keys(self, rows: np.ndarray, ancestor: bool = False) -> torch.Tensor:
         """``(len(rows), n)`` float64 keys of every node for each anchor of ``rows``,
         monotone in the distance (or with ``ancestor`` the ancestor score): the numba
-        kernels' keys (:func:`hyptax.evaluation.kernels._pair_key`), with every limb."""
+        kernels' keys (:func:`hyptax.evaluation.kernels._pair_key`), limb by limb as they are."""
         rows = torch.as_tensor(np.asarray(rows, dtype=np.int64))
         sc = torch.from_numpy(self.kernel_scalars(ancestor))
         pts = torch.from_numpy(self.kernel_points())
-        sq = torch.zeros(len(rows), self.n, dtype=torch.float64)
-        for k in range(pts.shape[1]):  # direct differences, as the numba kernel
-            t = pts[0, k, rows, None] - pts[0, k]
-            for level in range(1, len(pts)):
-                t += pts[level, k, rows, None] - pts[level, k]
-            sq += t * t
+        sq = self._sq(pts, rows, 1)
+        if len(pts) > 1:  # limb by limb where the top limbs leave the pair below the floor
+            from .kernels import limb_floors
+
+            floors = limb_floors(pts.numpy())
+            for used in range(2, len(pts) + 1):
+                needy = sq < floors[used - 2]
+                if not bool(needy.any()):
+                    break
+                sq = torch.where(needy, self._sq(pts, rows, used), sq)
         if self.polar is None:
             key = sq * sc[0]
             if not ancestor:
@@ -92,11 +96,23 @@ class BallView:
             x = 1.0 + 2.0 * key * sc[0, rows, None]
             return (x + torch.sqrt((x - 1.0) * (x + 1.0))) * sc[1]
         h = (sc[0, rows, None] * sc[1] - sc[1, rows, None] * sc[0]) / 2.0
-        y = h * h + sc[2, rows, None] * sc[2] * (sq / 4.0)
+        y = h * h + sc[2, rows, None] / 4.0 * sc[2] * sq
         if not ancestor:
             return y
         e = torch.sqrt(y) + torch.sqrt(y + 1.0)
         return e * e * sc[3]
+
+    @staticmethod
+    def _sq(pts: torch.Tensor, rows: torch.Tensor, used: int) -> torch.Tensor:
+        """``(len(rows), n)`` squared differences from the first ``used`` limbs, in the
+        kernels' order (:func:`hyptax.evaluation.kernels._sq_pair`)."""
+        sq = torch.zeros(len(rows), pts.shape[2], dtype=torch.float64)
+        for k in range(pts.shape[1]):  # direct differences, as the numba kernel
+            t = pts[0, k, rows, None] - pts[0, k]
+            for level in range(1, used):
+                t += pts[level, k, rows, None] - pts[level, k]
+            sq += t * t
+        return sq
 
     def subset(self, rows: np.ndarray) -> BallView:
         """The view of the nodes ``rows`` only (in that order)."""

@@ -272,6 +272,9 @@ def norm_stats(view: BallView, band: float) -> dict[str, Any]:
     points piled there no longer separate, the real sign of precision loss)."""
     norm = view.norm
     outside = ~(norm < 1.0)
+    if view.polar is not None:  # inside at any finite radius; norms of 1 are rounding
+        norm = np.tanh(view.dist0 / 2.0)
+        outside = ~np.isfinite(view.dist0)
     finite = np.isfinite(norm)
     return {
         "max_norm": float(norm[finite].max()) if finite.any() else None,

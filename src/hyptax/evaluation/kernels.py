@@ -97,7 +97,7 @@ def _pair_key(sq, sc, u, v, mode):
     if mode == 1:
         return key_of(sq, sc[0, v], sc[0, u], sc[1, v])
     h = (sc[0, u] * sc[1, v] - sc[1, u] * sc[0, v]) / 2.0
-    y = h * h + sc[2, u] * sc[2, v] * (sq / 4.0)
+    y = h * h + sc[2, u] / 4.0 * sc[2, v] * sq
     if mode == 2:
         return y
     e = np.sqrt(y) + np.sqrt(y + 1.0)
@@ -134,7 +134,7 @@ else:
     sq_pair = numba.njit(inline="always", cache=True)(_sq_pair)
 
 
-def _tile_keys(pt, sc, mode, floors, u, t0, t1, kb):
+def _tile_keys(pt, sc, mode, floors, u, t0, t1, kb):  # noqa: C901  (flat loops compile best)
     """``kb[i]`` = the key of node ``t0 + i`` for anchor ``u`` (:func:`_pair_key`),
     bit-identical to ``pair_key(sq_pair(...))``: the top limb's squared differences
     coordinate by coordinate over the tile (direct differences: no cancellation), then
@@ -152,11 +152,25 @@ def _tile_keys(pt, sc, mode, floors, u, t0, t1, kb):
         for i in range(t1 - t0):
             kb[i] *= g[i]
         return
+    if mode == 1:
+        for i in range(t1 - t0):
+            kb[i] = pair_key(kb[i], sc, u, t0 + i, mode)
+        return
+    if n_limbs > 1:  # the close pairs, limb by limb (few: a branch, not a pass)
+        f0 = floors[0]
+        for i in range(t1 - t0):
+            if kb[i] < f0:
+                kb[i] = sq_pair(pt, floors, u, t0 + i)
+    # polar keys over the tile, branch-free (the same operations as _pair_key)
+    e_u, f_u, s_u = sc[0, u], sc[1, u], sc[2, u] / 4.0
+    e_v, f_v, s_v, w_v = sc[0, t0:t1], sc[1, t0:t1], sc[2, t0:t1], sc[3, t0:t1]
     for i in range(t1 - t0):
-        sq = kb[i]
-        if n_limbs > 1 and sq < floors[0]:
-            sq = sq_pair(pt, floors, u, t0 + i)
-        kb[i] = pair_key(sq, sc, u, t0 + i, mode)
+        h = (e_u * f_v[i] - f_u * e_v[i]) / 2.0
+        kb[i] = h * h + s_u * s_v[i] * kb[i]
+    if mode == 3:
+        for i in range(t1 - t0):
+            e = np.sqrt(kb[i]) + np.sqrt(kb[i] + 1.0)
+            kb[i] = e * e * w_v[i]
 
 
 tile_keys = _tile_keys if numba is None else numba.njit(inline="always", cache=True)(_tile_keys)

@@ -39,6 +39,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import torch
+
+from . import numerics
 
 LIMB_BITS = 52
 """Bits per limb: limb ``l`` holds multiples of ``2^-(52 (l + 1))``."""
@@ -173,9 +176,13 @@ class Polar:
         return collapse(self.limbs)
 
     def poincare(self) -> np.ndarray:
-        """``(n, dim)`` float64 Poincaré coordinates ``tanh(r / 2) u``: lossy beyond a
-        radius of ~26 (points round onto the rim), for plots and plain exports."""
-        return np.tanh(self.radius / 2.0)[:, None] * self.directions()
+        """``(n, dim)`` float64 Poincaré coordinates ``tanh(r / 2) u``, strictly inside
+        the ball: lossy beyond the ~26 float64 holds (such points are placed at that
+        radius), for plots and plain exports."""
+        top = numerics.max_dist0(torch.float64)
+        u = self.directions()
+        u /= np.linalg.norm(u, axis=1, keepdims=True)
+        return np.tanh(np.minimum(self.radius, top) / 2.0)[:, None] * u
 
     def subset(self, rows: np.ndarray) -> Polar:
         rows = np.asarray(rows)
