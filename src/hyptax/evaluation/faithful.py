@@ -155,10 +155,10 @@ def faithfulness(
     knn, best = np.empty(m), np.empty(m)
     pair_d = np.empty((m, per))
     pair_t = np.empty((m, per), dtype=np.int32)
-    pt = view.kernel_points()
+    pt, pr = view.kernel_points()
     _jit("faithful")(
-        pt, view.kernel_scalars(False), kernel_mode(view, False), limb_floors(pt), graph.ptr,
-        graph.idx,
+        pt, pr, view.kernel_scalars(False), kernel_mode(view, False), limb_floors(pr),
+        graph.ptr, graph.idx,
         graph.par_ptr, graph.par_idx, queries, targets, k, min(numba.get_num_threads(), max(m, 1)),
         nearest_t, parent_rank, knn, best, pair_d, pair_t,
     )  # fmt: skip
@@ -267,15 +267,15 @@ def _pairs_kernel_py(ptr, idx, sources, tptr, targets, workers, out):
 
 
 def _faithful_kernel_py(  # noqa: C901  (one flat loop nest is what numba compiles best)
-    pt, sc, mode, floors, ptr, idx, par_ptr, par_idx, queries, targets, k, workers,
+    pt, pr, sc, mode, floors, ptr, idx, par_ptr, par_idx, queries, targets, k, workers,
     nearest_t, parent_rank, knn, best, pair_d, pair_t,
 ):  # fmt: skip
     """Per query ``r`` (node ``q``): ``nearest_t`` tree distance of the nearest
     reachable node (0: none), ``parent_rank`` (0: no parent), ``knn`` / ``best`` mean
     tree distance of the k nearest by distance / in the tree (NaN: none), and the
     ``(d, t)`` of each target (``t = -1``: unreachable). Keys and distances as in
-    :mod:`.kernels` (``pt``, ``sc``, ``mode`` 0 or 2, ``floors``)."""
-    n = pt.shape[2]
+    :mod:`.kernels` (``pt``, ``pr``, ``sc``, ``mode`` 0 or 2, ``floors``)."""
+    n = pt.shape[1]
     n_q = queries.shape[0]
     for w in numba.prange(workers):
         dist = np.empty(n, dtype=np.int32)
@@ -287,7 +287,7 @@ def _faithful_kernel_py(  # noqa: C901  (one flat loop nest is what numba compil
         for r in range(w, n_q, workers):
             q = queries[r]
             reached = _bfs(ptr, idx, q, dist, queue)
-            tile_keys(pt, sc, mode, floors, q, 0, n, key)
+            tile_keys(pt, pr, sc, mode, floors, q, 0, n, key)
             # The closest parent, then how many reachable nodes are strictly closer.
             kp = np.inf
             for e in range(par_ptr[q], par_ptr[q + 1]):

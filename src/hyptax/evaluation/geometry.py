@@ -54,12 +54,14 @@ class BallView:
     def n(self) -> int:
         return len(self.p)
 
-    def kernel_points(self) -> np.ndarray:
-        """``(L, dim, n)`` C-contiguous coordinates for the kernels: the Poincaré
-        coordinates (``L = 1``) or the polar points' direction limbs."""
+    def kernel_points(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(hi, rows)`` for the kernels: ``hi (dim, n)`` the Poincaré coordinates or
+        the polar directions' top limb, transposed, and ``rows (n, L, dim)`` every
+        limb (``L = 1``: the coordinates), one node's contiguous; both C-contiguous."""
         if self.polar is None:
-            return np.ascontiguousarray(self.p.T)[None]
-        return np.ascontiguousarray(self.polar.limbs.transpose(0, 2, 1))
+            return np.ascontiguousarray(self.p.T), self.p.reshape(self.n, 1, self.p.shape[1])
+        limbs = self.polar.limbs
+        return np.ascontiguousarray(limbs[0].T), np.ascontiguousarray(limbs.transpose(1, 0, 2))
 
     def kernel_scalars(self, ancestor: bool) -> np.ndarray:
         """``(k, n)`` C-contiguous per-node scalars of the kernels' key
@@ -78,17 +80,17 @@ class BallView:
         kernels' keys (:func:`hyptax.evaluation.kernels._pair_key`), limb by limb as they are."""
         rows = torch.as_tensor(np.asarray(rows, dtype=np.int64))
         sc = torch.from_numpy(self.kernel_scalars(ancestor))
-        pts = torch.from_numpy(self.kernel_points())
-        sq = self._sq(pts, rows, 1)
-        if len(pts) > 1:  # limb by limb where the top limbs leave the pair below the floor
+        pr = torch.from_numpy(self.kernel_points()[1])
+        sq = self._sq(pr, rows, 1)
+        if pr.shape[1] > 1:  # limb by limb where the top limbs leave the pair below the floor
             from .kernels import limb_floors
 
-            floors = limb_floors(pts.numpy())
-            for used in range(2, len(pts) + 1):
+            floors = limb_floors(pr.numpy())
+            for used in range(2, pr.shape[1] + 1):
                 needy = sq < floors[used - 2]
                 if not bool(needy.any()):
                     break
-                sq = torch.where(needy, self._sq(pts, rows, used), sq)
+                sq = torch.where(needy, self._sq(pr, rows, used), sq)
         if self.polar is None:
             key = sq * sc[0]
             if not ancestor:
@@ -103,14 +105,15 @@ class BallView:
         return e * e * sc[3]
 
     @staticmethod
-    def _sq(pts: torch.Tensor, rows: torch.Tensor, used: int) -> torch.Tensor:
-        """``(len(rows), n)`` squared differences from the first ``used`` limbs, in the
-        kernels' order (:func:`hyptax.evaluation.kernels._sq_pair`)."""
-        sq = torch.zeros(len(rows), pts.shape[2], dtype=torch.float64)
-        for k in range(pts.shape[1]):  # direct differences, as the numba kernel
-            t = pts[0, k, rows, None] - pts[0, k]
+    def _sq(pr: torch.Tensor, rows: torch.Tensor, used: int) -> torch.Tensor:
+        """``(len(rows), n)`` squared differences from the first ``used`` limbs of the
+        rows ``pr (n, L, dim)``, in the kernels' order
+        (:func:`hyptax.evaluation.kernels._sq_pair`)."""
+        sq = torch.zeros(len(rows), pr.shape[0], dtype=torch.float64)
+        for k in range(pr.shape[2]):  # direct differences, as the numba kernel
+            t = pr[rows, None, 0, k] - pr[:, 0, k]
             for level in range(1, used):
-                t += pts[level, k, rows, None] - pts[level, k]
+                t += pr[rows, None, level, k] - pr[:, level, k]
             sq += t * t
         return sq
 

@@ -297,9 +297,9 @@ def nearest_neighbours(view: BallView, queries: np.ndarray, k: int) -> np.ndarra
     queries = np.asarray(queries, dtype=np.int64)
     out = np.empty((len(queries), k), dtype=np.int64)
     if numba is not None:
-        pt = view.kernel_points()
-        _knn_kernel()(pt, view.kernel_scalars(False), kernel_mode(view, False),
-                      limb_floors(pt), queries, out)  # fmt: skip
+        pt, pr = view.kernel_points()
+        _knn_kernel()(pt, pr, view.kernel_scalars(False), kernel_mode(view, False),
+                      limb_floors(pr), queries, out)  # fmt: skip
         return out
     block = max(1, 2**25 // max(view.n, 1))
     for s in range(0, len(queries), block):
@@ -338,15 +338,15 @@ def _inline(fn: Any) -> Any:
 insert_sorted = _inline(_insert_sorted_py)
 
 
-def _knn_kernel_py(pt, sc, mode, floors, queries, out):
+def _knn_kernel_py(pt, pr, sc, mode, floors, queries, out):
     """Numba kernel: keys as in :mod:`.kernels` (``mode`` 0 or 2), an insertion-sorted
     top-k per query."""
-    n = pt.shape[2]
+    n = pt.shape[1]
     k = out.shape[1]
     for r in numba.prange(queries.shape[0]):
         u = queries[r]
         key = np.empty(n)
-        tile_keys(pt, sc, mode, floors, u, 0, n, key)
+        tile_keys(pt, pr, sc, mode, floors, u, 0, n, key)
         best = np.full(k, np.inf)
         idx = np.full(k, -1)
         for v in range(n):

@@ -25,15 +25,15 @@ BLOCK_BYTES = 256 * 2**20
 """Memory budget of one block of anchors in the torch fallback."""
 
 def count_numba_chunk(
-    view: BallView, pt: np.ndarray, q: Queries, ancestor: bool
+    view: BallView, pt: tuple[np.ndarray, np.ndarray], q: Queries, ancestor: bool
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The counts of the queries ``q`` by the numba kernel; ``pt`` is
-    :meth:`BallView.kernel_points` (made once per ranking)."""
+    :meth:`BallView.kernel_points` (made once per ranking): ``(hi, rows)``."""
     n_pairs = len(q.pos_idx)
     less, leq, pos_le = (np.zeros(n_pairs, dtype=np.int64) for _ in range(3))
     workers = min(numba.get_num_threads(), max(len(q.rows), 1))
     _kernel()(
-        pt, view.kernel_scalars(ancestor), kernel_mode(view, ancestor), limb_floors(pt),
+        *pt, view.kernel_scalars(ancestor), kernel_mode(view, ancestor), limb_floors(pt[1]),
         q.rows, q.pos_ptr, q.pos_idx, q.excl_ptr, q.excl_idx, less, leq, pos_le, workers,
         GROUP, TILE,
     )  # fmt: skip
@@ -46,11 +46,11 @@ def kernel_mode(view: BallView, ancestor: bool) -> int:
     return (2 if view.polar is not None else 0) + (1 if ancestor else 0)
 
 
-def limb_floors(pt: np.ndarray) -> np.ndarray:
-    """``(L,)``: the squared direction difference from which the first ``l + 1`` limbs
-    suffice, ``dim (2^(44 - 52 (l + 1)))^2``: what the lower limbs can add is then
-    below ``2^-44`` of it (:func:`_sq_pair`)."""
-    n_limbs, dim = pt.shape[0], pt.shape[1]
+def limb_floors(pr: np.ndarray) -> np.ndarray:
+    """``(L,)`` for the rows ``pr (n, L, dim)``: the squared direction difference from
+    which the first ``l + 1`` limbs suffice, ``dim (2^(44 - 52 (l + 1)))^2``: what the
+    lower limbs can add is then below ``2^-44`` of it (:func:`_sq_pair`)."""
+    n_limbs, dim = pr.shape[1], pr.shape[2]
     return np.array([dim * 2.0 ** (2 * (44 - 52 * (lv + 1))) for lv in range(n_limbs)])
 
 
@@ -104,24 +104,24 @@ def _pair_key(sq, sc, u, v, mode):
     return e * e * sc[3, v]
 
 
-def _sq_pair(pt, floors, u, v):
-    """``|x_u - x_v|^2`` for ``pt (L, dim, n)``: coordinates (``L = 1``) or direction
-    limbs. The exact limb-wise differences are summed from the top limb down, one more
-    limb at a time until the result is at least ``floors[l]`` (:func:`limb_floors`):
-    far pairs cost one limb, only close ones all."""
-    n_limbs, dim = pt.shape[0], pt.shape[1]
+def _sq_pair(pr, floors, u, v):
+    """``|x_u - x_v|^2`` for the rows ``pr (n, L, dim)``: coordinates (``L = 1``) or
+    direction limbs, one node's contiguous. The exact limb-wise differences are summed
+    from the top limb down, one more limb at a time until the result is at least
+    ``floors[l]`` (:func:`limb_floors`): far pairs cost one limb, only close ones all."""
+    n_limbs, dim = pr.shape[1], pr.shape[2]
     acc = 0.0
     for k in range(dim):
-        t = pt[0, k, u] - pt[0, k, v]
+        t = pr[u, 0, k] - pr[v, 0, k]
         acc += t * t
     used = 1
     while used < n_limbs and acc < floors[used - 1]:
         used += 1
         acc = 0.0
         for k in range(dim):
-            t = pt[0, k, u] - pt[0, k, v]
+            t = pr[u, 0, k] - pr[v, 0, k]
             for level in range(1, used):
-                t += pt[level, k, u] - pt[level, k, v]
+                t += pr[u, level, k] - pr[v, level, k]
             acc += t * t
     return acc
 
@@ -134,16 +134,17 @@ else:
     sq_pair = numba.njit(inline="always", cache=True)(_sq_pair)
 
 
-def _tile_keys(pt, sc, mode, floors, u, t0, t1, kb):  # noqa: C901  (flat loops compile best)
+def _tile_keys(pt, pr, sc, mode, floors, u, t0, t1, kb):  # noqa: C901  (flat loops compile best)
     """``kb[i]`` = the key of node ``t0 + i`` for anchor ``u`` (:func:`_pair_key`),
     bit-identical to ``pair_key(sq_pair(...))``: the top limb's squared differences
-    coordinate by coordinate over the tile (direct differences: no cancellation), then
-    :func:`_sq_pair` again for the few close pairs it leaves below the floor."""
-    n_limbs, dim = pt.shape[0], pt.shape[1]
+    coordinate by coordinate over the tile (``pt (dim, n)``; direct differences: no
+    cancellation), then :func:`_sq_pair` on the rows ``pr`` for the close pairs it
+    leaves below the floor."""
+    n_limbs, dim = pr.shape[1], pt.shape[0]
     kb[:] = 0.0
     for k in range(dim):
-        xk = pt[0, k, u]
-        coord = pt[0, k, t0:t1]
+        xk = pt[k, u]
+        coord = pt[k, t0:t1]
         for i in range(t1 - t0):
             t = xk - coord[i]
             kb[i] += t * t
@@ -160,7 +161,7 @@ def _tile_keys(pt, sc, mode, floors, u, t0, t1, kb):  # noqa: C901  (flat loops 
         f0 = floors[0]
         for i in range(t1 - t0):
             if kb[i] < f0:
-                kb[i] = sq_pair(pt, floors, u, t0 + i)
+                kb[i] = sq_pair(pr, floors, u, t0 + i)
     # polar keys over the tile, branch-free (the same operations as _pair_key)
     e_u, f_u, s_u = sc[0, u], sc[1, u], sc[2, u] / 4.0
     e_v, f_v, s_v, w_v = sc[0, t0:t1], sc[1, t0:t1], sc[2, t0:t1], sc[3, t0:t1]
@@ -190,12 +191,12 @@ key_distance = (
 
 
 def _count_kernel_py(  # noqa: C901  (one flat loop nest is what numba compiles best)
-    pt, sc, mode, floors, rows, pos_ptr, pos_idx, excl_ptr, excl_idx, less, leq, pos_le,
+    pt, pr, sc, mode, floors, rows, pos_ptr, pos_idx, excl_ptr, excl_idx, less, leq, pos_le,
     workers, group, tile,
 ):  # fmt: skip
-    """Numba kernel; ``pt`` is ``(L, dim, n)`` (:meth:`BallView.kernel_points`), ``sc``
-    the per-node scalars of key ``mode`` (:func:`_pair_key`), ``floors`` the limb
-    floors (:func:`limb_floors`).
+    """Numba kernel; ``pt (dim, n)`` and ``pr (n, L, dim)`` are
+    :meth:`BallView.kernel_points`, ``sc`` the per-node scalars of key ``mode``
+    (:func:`_pair_key`), ``floors`` the limb floors (:func:`limb_floors`).
 
     Workers take groups of ``group`` anchors in turn (round-robin, so costly and
     cheap anchors spread evenly). For a group it walks the nodes tile by tile; per
@@ -206,7 +207,7 @@ def _count_kernel_py(  # noqa: C901  (one flat loop nest is what numba compiles 
     bit-identical; the brute-force tests would catch a mismatch). Memory per worker:
     ``2 * tile + 3 * group * max_positives`` numbers.
     """
-    n = pt.shape[2]
+    n = pt.shape[1]
     m = rows.shape[0]
     kmax = 0
     for r in range(m):
@@ -226,7 +227,7 @@ def _count_kernel_py(  # noqa: C901  (one flat loop nest is what numba compiles 
                 top[r - g0] = -np.inf
                 for j in range(pos_ptr[r + 1] - s):
                     v = pos_idx[s + j]
-                    p[r - g0, j] = pair_key(sq_pair(pt, floors, u, v), sc, u, v, mode)
+                    p[r - g0, j] = pair_key(sq_pair(pr, floors, u, v), sc, u, v, mode)
                     top[r - g0] = max(top[r - g0], p[r - g0, j])
                     lt[r - g0, j] = 0
                     le[r - g0, j] = 0
@@ -235,7 +236,7 @@ def _count_kernel_py(  # noqa: C901  (one flat loop nest is what numba compiles 
                 kb = keys[: t1 - t0]
                 for r in range(g0, g1):
                     u = rows[r]
-                    tile_keys(pt, sc, mode, floors, u, t0, t1, kb)
+                    tile_keys(pt, pr, sc, mode, floors, u, t0, t1, kb)
                     tp = top[r - g0]
                     c = 0
                     for i in range(t1 - t0):
@@ -261,7 +262,7 @@ def _count_kernel_py(  # noqa: C901  (one flat loop nest is what numba compiles 
                     hi = le[r - g0, j] - (k_self <= pj)
                     for e in range(excl_ptr[r], excl_ptr[r + 1]):
                         v = excl_idx[e]
-                        ke = pair_key(sq_pair(pt, floors, u, v), sc, u, v, mode)
+                        ke = pair_key(sq_pair(pr, floors, u, v), sc, u, v, mode)
                         lo -= ke < pj
                         hi -= ke <= pj
                     c_pos = 0
@@ -273,7 +274,7 @@ def _count_kernel_py(  # noqa: C901  (one flat loop nest is what numba compiles 
 
 
 def count_torch_chunk(
-    view: BallView, pt: np.ndarray | None, q: Queries, ancestor: bool
+    view: BallView, pt: tuple[np.ndarray, np.ndarray] | None, q: Queries, ancestor: bool
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The same counts with torch, in blocks of anchors bounded by :data:`BLOCK_BYTES`."""
     block = max(1, BLOCK_BYTES // (8 * 4 * max(view.n, 1)))

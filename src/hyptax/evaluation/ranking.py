@@ -120,7 +120,7 @@ def count_closer(
     out = Counts(*(np.zeros(n_pairs, dtype=np.int64) for _ in range(3)))
     bar = _progress(m, progress, "ranking")
     kernel = count_numba_chunk if backend == "numba" else count_torch_chunk
-    pt = view.kernel_points() if backend == "numba" else None
+    pt = view.kernel_points() if backend == "numba" else None  # (hi, rows)
     ancestor = score == "ancestor"
     edges = _chunk_edges(anchor_costs(view, queries, kept=0.0), CHUNK_COST)  # no probe: cheap
     for start, stop in itertools.pairwise(edges):
