@@ -53,8 +53,9 @@ FORMATS = ("w2v", "tsv", "npy", "polar")
 NPY_FORMAT = "hyptax-vectors"
 POLAR_FORMAT = "hyptax-polar"
 POLAR_LAYOUT = (
-    "radius: (n,) float64 distance from the origin; limbs: (L, n, dim) float64, the unit "
-    "direction of node i is sum(limbs[:, i]), limb l an integer multiple of 2^-(52 (l + 1)); "
+    "radius: (n,) float64 distance from the origin; limbs: (n, L, dim) float64, the unit "
+    "direction of node i is sum(limbs[i], axis=0), limb l an integer multiple of "
+    "2^-(52 (l + 1)); "
     "point = tanh(radius / 2) * direction in the Poincare ball (docs/precision.md)"
 )
 
@@ -204,7 +205,7 @@ def write_npy(emb: Embeddings, path: str | os.PathLike[str]) -> list[Path]:
 
 def write_polar(emb: Embeddings, path: str | os.PathLike[str]) -> list[Path]:
     """The lossless export at any radius: ``PATH.npz`` with ``radius`` ``(n,)`` and
-    ``limbs`` ``(L, n, dim)`` (float64; :mod:`hyptax.manifolds.extended`), names and a
+    ``limbs`` ``(n, L, dim)`` (float64; :mod:`hyptax.manifolds.extended`), names and a
     manifest as ``npy``. An embedding in plain coordinates is converted exactly
     enough: its directions split into the limbs its largest radius needs."""
     polar = emb.polar

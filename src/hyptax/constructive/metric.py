@@ -93,7 +93,7 @@ class MetricPlan:
             0 at roots).
         needed_edge: the edge length the widest family needs (module docstring).
         budget: the largest radius plain coordinates allow.
-        limbs: ``(L, n, dim)`` the directions in extended precision, or ``None``.
+        limbs: ``(n, L, dim)`` the directions in extended precision, or ``None``.
         radius_needed: the radius the tree asks for (the deepest node's, at the edge
             length extended precision would use).
     """
@@ -175,12 +175,12 @@ def plan_metric(
     keep = tree.keep
     return MetricPlan(
         radius=radius[keep],
-        directions=directions.value[keep],
+        directions=directions.value[: len(keep)],
         edge=edge,
         weight=weight[keep],
         needed_edge=needed,
         budget=budget,
-        limbs=None if directions.limbs is None else directions.limbs[:, keep],
+        limbs=None if directions.limbs is None else directions.limbs[: len(keep)],
         radius_needed=radius_needed,
     )
 

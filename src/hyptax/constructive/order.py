@@ -208,7 +208,7 @@ class Plan:
             where no node has two children).
         needed_radius: the deepest radius MAP ~1 would need (the sum of
             :func:`needed_steps`); above ``radii[-1]``, the steps were shrunk.
-        limbs: ``(L, n, dim)`` the directions in extended precision, or ``None``.
+        limbs: ``(n, L, dim)`` the directions in extended precision, or ``None``.
     """
 
     level: np.ndarray
@@ -266,11 +266,11 @@ def plan_construction(
     return Plan(
         level=tree.level[keep],
         radii=radii,
-        directions=directions.value[keep],
+        directions=directions.value[: len(keep)],
         caps=caps,
         min_sibling_angle=min_angle,
         needed_radius=float(steps.sum()),
-        limbs=None if directions.limbs is None else directions.limbs[:, keep],
+        limbs=None if directions.limbs is None else directions.limbs[: len(keep)],
     )
 
 

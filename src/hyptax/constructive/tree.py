@@ -116,7 +116,7 @@ class Directions:
     ``n_limbs``, in extended precision (:mod:`hyptax.manifolds.extended`).
 
     ``value`` always holds the float64 directions (rounded, in extended precision);
-    ``limbs`` the ``(n_limbs, n, dim)`` fixed-point ones, or ``None``. Every node
+    ``limbs`` the ``(n, n_limbs, dim)`` fixed-point ones, or ``None``. Every node
     starts at ``e_1``.
     """
 
@@ -125,13 +125,14 @@ class Directions:
         self.value[:, 0] = 1.0
         self.limbs: np.ndarray | None = None
         if n_limbs is not None:
-            self.limbs = extended.split(self.value, n_limbs)
+            self.limbs = np.zeros((n, n_limbs, dim))
+            self.limbs[:, 0, 0] = 1.0  # exact: a multiple of every quantum
 
     def set(self, rows: np.ndarray, u: np.ndarray) -> None:
         """Directions ``u (k, dim)`` (unit float64 vectors) for the nodes ``rows``."""
         self.value[rows] = u
         if self.limbs is not None:
-            self.limbs[:, rows] = extended.split(u, len(self.limbs))
+            self.limbs[rows] = extended.split(u, self.limbs.shape[1])
 
     def turn(self, kids: np.ndarray, parents: np.ndarray, angle: np.ndarray, z: np.ndarray) -> None:
         """Each of ``kids`` at ``angle (k,)`` from its parent's direction (``parents
@@ -149,11 +150,11 @@ class Directions:
         if self.limbs is None:
             self.value[kids] = out
             return
-        block = self.limbs[:, parents]
+        block = self.limbs[parents]
         if moved.any():
             a = angle[moved][:, None]
             delta = np.zeros_like(u)
             delta[moved] = -2.0 * np.sin(a / 2.0) ** 2 * u[moved] + np.sin(a) * e
             extended.add(block, delta)
-        self.limbs[:, kids] = block
+        self.limbs[kids] = block
         self.value[kids] = extended.collapse(block)

@@ -61,7 +61,7 @@ class BallView:
         if self.polar is None:
             return np.ascontiguousarray(self.p.T), self.p.reshape(self.n, 1, self.p.shape[1])
         limbs = self.polar.limbs
-        return np.ascontiguousarray(limbs[0].T), np.ascontiguousarray(limbs.transpose(1, 0, 2))
+        return np.ascontiguousarray(limbs[:, 0].T), np.ascontiguousarray(limbs)
 
     def kernel_scalars(self, ancestor: bool) -> np.ndarray:
         """``(k, n)`` C-contiguous per-node scalars of the kernels' key

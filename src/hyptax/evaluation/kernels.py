@@ -109,11 +109,16 @@ def _sq_pair(pr, floors, u, v):
     direction limbs, one node's contiguous. The exact limb-wise differences are summed
     from the top limb down, one more limb at a time until the result is at least
     ``floors[l]`` (:func:`limb_floors`): far pairs cost one limb, only close ones all."""
-    n_limbs, dim = pr.shape[1], pr.shape[2]
     acc = 0.0
-    for k in range(dim):
+    for k in range(pr.shape[2]):
         t = pr[u, 0, k] - pr[v, 0, k]
         acc += t * t
+    return sq_more(pr, floors, u, v, acc)
+
+
+def _sq_more(pr, floors, u, v, acc):
+    """:func:`_sq_pair` given ``acc``, the top limb's sum (the same value)."""
+    n_limbs, dim = pr.shape[1], pr.shape[2]
     used = 1
     while used < n_limbs and acc < floors[used - 1]:
         used += 1
@@ -127,10 +132,11 @@ def _sq_pair(pr, floors, u, v):
 
 
 if numba is None:  # pragma: no cover - exercised only where numba is missing
-    key_of, pair_key, sq_pair = _ancestor_key, _pair_key, _sq_pair
+    key_of, pair_key, sq_more, sq_pair = _ancestor_key, _pair_key, _sq_more, _sq_pair
 else:
     key_of = numba.njit(inline="always", cache=True)(_ancestor_key)
     pair_key = numba.njit(inline="always", cache=True)(_pair_key)
+    sq_more = numba.njit(inline="always", cache=True)(_sq_more)
     sq_pair = numba.njit(inline="always", cache=True)(_sq_pair)
 
 
@@ -161,7 +167,7 @@ def _tile_keys(pt, pr, sc, mode, floors, u, t0, t1, kb):  # noqa: C901  (flat lo
         f0 = floors[0]
         for i in range(t1 - t0):
             if kb[i] < f0:
-                kb[i] = sq_pair(pr, floors, u, t0 + i)
+                kb[i] = sq_more(pr, floors, u, t0 + i, kb[i])
     # polar keys over the tile, branch-free (the same operations as _pair_key)
     e_u, f_u, s_u = sc[0, u], sc[1, u], sc[2, u] / 4.0
     e_v, f_v, s_v, w_v = sc[0, t0:t1], sc[1, t0:t1], sc[2, t0:t1], sc[3, t0:t1]

@@ -8,7 +8,7 @@ at that radius, while a float64 coordinate resolves ``2^-53``. A deep tree needs
 - its distance from the origin ``r`` (float64: the radius itself needs no more than
   its relative precision), and
 - its unit direction ``u`` as a fixed-point number per coordinate, held in ``L``
-  float64 *limbs*: ``u = sum_l limbs[l]``, where limb ``l`` is an integer multiple of
+  float64 *limbs*: ``u = sum_l limbs[:, l]``, where limb ``l`` is an integer multiple of
   ``QUANTUM ** (l + 1)`` (``2^-52``, ``2^-104``, ...) and, for ``l >= 1``, at most half
   a quantum of limb ``l - 1`` in size.
 
@@ -75,50 +75,89 @@ def _quantum(level: int) -> float:
 
 
 def split(x: np.ndarray, n_limbs: int) -> np.ndarray:
-    """``(n_limbs, *x.shape)`` limbs of float64 ``x`` (``|x| <= 1``), rounded to the
-    last limb's quantum."""
-    out = np.zeros((n_limbs, *np.shape(x)))
-    add(out, np.asarray(x, dtype=np.float64))
+    """``(..., n_limbs, dim)`` limbs of float64 ``x (..., dim)`` (``|x| <= 1``), rounded
+    to the last limb's quantum."""
+    x = np.asarray(x, dtype=np.float64)
+    out = np.zeros((*x.shape[:-1], n_limbs, x.shape[-1]))
+    add(out, x)
     return out
 
 
 def add(limbs: np.ndarray, delta: np.ndarray) -> None:
     """``limbs += delta`` in place, exactly up to the last limb's quantum.
 
-    ``limbs`` is ``(L, ...)``, ``delta`` float64 of shape ``limbs.shape[1:]``; the sum
-    must stay within ``[-1, 1]`` per coordinate (directions do). ``delta`` is cut into
-    multiples of each quantum (exact), each part added to its limb (exact: both are
-    multiples of the quantum below ``2^53`` of them), then carries move every limb
-    back within half a quantum of the limb above.
+    ``limbs`` is ``(..., L, dim)``, ``delta`` float64 ``(..., dim)``; the sum must stay
+    within ``[-1, 1]`` per coordinate (directions do). ``delta`` is cut into multiples
+    of each quantum (exact), each part added to its limb (exact: both are multiples of
+    the quantum below ``2^53`` of them), then carries move every limb back within half
+    a quantum of the limb above (rounding half to even throughout).
     """
-    rest = np.array(delta, dtype=np.float64)
-    n_limbs = len(limbs)
-    for level in range(n_limbs):
+    if not limbs.flags.c_contiguous:
+        work = np.ascontiguousarray(limbs)
+        add(work, delta)
+        limbs[...] = work
+        return
+    n_limbs, dim = limbs.shape[-2], limbs.shape[-1]
+    flat = limbs.reshape(-1, n_limbs, dim)
+    rest = np.array(delta, dtype=np.float64).reshape(-1, dim)
+    if _ADD is not None:
+        _ADD(flat, rest)
+        return
+    for level in range(n_limbs):  # pragma: no cover - without numba: the same, by rows
         q = _quantum(level)
-        part = np.round(rest / q) * q
+        part = np.rint(rest / q) * q
         rest -= part
-        limbs[level] += part
-    for level in range(n_limbs - 1, 0, -1):
+        flat[:, level] += part
+    for level in range(n_limbs - 1, 0, -1):  # pragma: no cover
         q = _quantum(level - 1)
-        carry = np.round(limbs[level] / q) * q
-        limbs[level] -= carry
-        limbs[level - 1] += carry
+        carry = np.rint(flat[:, level] / q) * q
+        flat[:, level] -= carry
+        flat[:, level - 1] += carry
+
+
+def _add_py(limbs: np.ndarray, delta: np.ndarray) -> None:
+    """:func:`add` on ``(m, L, dim)`` limbs and ``(m, dim)`` deltas, element by element
+    (numba compiles it)."""
+    n_limbs = limbs.shape[1]
+    for j in range(limbs.shape[0]):
+        for k in range(limbs.shape[2]):
+            rest = delta[j, k]
+            for level in range(n_limbs):
+                q = 2.0 ** (-LIMB_BITS * (level + 1))
+                part = np.rint(rest / q) * q
+                rest -= part
+                limbs[j, level, k] += part
+            for level in range(n_limbs - 1, 0, -1):
+                q = 2.0 ** (-LIMB_BITS * level)
+                carry = np.rint(limbs[j, level, k] / q) * q
+                limbs[j, level, k] -= carry
+                limbs[j, level - 1, k] += carry
+
+
+try:
+    import numba
+
+    _ADD = numba.njit(cache=True)(_add_py)
+except ImportError:  # pragma: no cover - numba is optional
+    _ADD = None
 
 
 def collapse(limbs: np.ndarray) -> np.ndarray:
-    """The float64 value nearest ``sum(limbs)`` (the top limb first)."""
-    out = limbs[-1].copy()
-    for level in range(len(limbs) - 2, -1, -1):
-        out = limbs[level] + out
+    """``(..., dim)``: the float64 value nearest ``sum(limbs)`` over the limbs axis
+    (``-2``), the top limb first."""
+    out = limbs[..., -1, :].copy()
+    for level in range(limbs.shape[-2] - 2, -1, -1):
+        out = limbs[..., level, :] + out
     return out
 
 
 def difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``a - b`` for limbs ``(L, ...)`` of one shape, as float64 with relative error
-    ``~2^-51``: limb-wise differences are exact and are summed from the top down."""
-    out = a[0] - b[0]
-    for level in range(1, len(a)):
-        out = out + (a[level] - b[level])
+    """``a - b`` for limbs ``(..., L, dim)`` of one shape, as float64 ``(..., dim)`` with
+    relative error ``~2^-51``: limb-wise differences are exact and are summed from the
+    top down."""
+    out = a[..., 0, :] - b[..., 0, :]
+    for level in range(1, a.shape[-2]):
+        out = out + (a[..., level, :] - b[..., level, :])
     return out
 
 
@@ -136,7 +175,7 @@ class Polar:
 
     Attributes:
         radius: ``(n,)`` float64 distance from the origin.
-        limbs: ``(L, n, dim)`` float64 direction limbs.
+        limbs: ``(n, L, dim)`` float64 direction limbs, one node's contiguous.
     """
 
     radius: np.ndarray
@@ -144,10 +183,10 @@ class Polar:
 
     def __post_init__(self) -> None:
         r, u = self.radius, self.limbs
-        if r.ndim != 1 or u.ndim != 3 or u.shape[1] != len(r) or len(u) < 1:
+        if r.ndim != 1 or u.ndim != 3 or u.shape[0] != len(r) or u.shape[1] < 1:
             raise ValueError(
                 f"polar points: radius of shape {r.shape} and limbs of shape {u.shape} "
-                "(want (n,) and (L, n, dim))"
+                "(want (n,) and (n, L, dim))"
             )
 
     @classmethod
@@ -161,11 +200,11 @@ class Polar:
 
     @property
     def dim(self) -> int:
-        return int(self.limbs.shape[2])
+        return int(self.limbs.shape[2])  # (n, L, dim)
 
     @property
     def n_limbs(self) -> int:
-        return len(self.limbs)
+        return int(self.limbs.shape[1])
 
     @property
     def radius_held(self) -> float:
@@ -186,11 +225,11 @@ class Polar:
 
     def subset(self, rows: np.ndarray) -> Polar:
         rows = np.asarray(rows)
-        return Polar(self.radius[rows], np.ascontiguousarray(self.limbs[:, rows]))
+        return Polar(self.radius[rows], self.limbs[rows])
 
     def sq_diff(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
         """``|u_i - u_j|^2`` for index arrays of one shape."""
-        diff = difference(self.limbs[:, i], self.limbs[:, j])
+        diff = difference(self.limbs[i], self.limbs[j])
         return (diff * diff).sum(-1)
 
     def dist(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:

@@ -13,7 +13,7 @@ A checkpoint is ``torch.save`` of a dict of plain types, loadable with
      "optimizer": dict, "rng": dict,     # exact resume
      "train_state": dict,                # lr scale, early stopping, ...
      "history": list[dict],              # the metrics records so far
-     "polar": {"radius": Tensor (n,), "limbs": Tensor (L, n, dim)}}  # extended precision only
+     "polar": {"radius": Tensor (n,), "limbs": Tensor (n, L, dim)}}  # extended precision only
 
 With ``"polar"`` (:mod:`hyptax.manifolds.extended`) the points are those polar ones and
 ``weight`` holds their plain coordinates, rounded (points past the dtype's radius sit
@@ -136,7 +136,7 @@ def _check_points(checkpoint: dict[str, Any], path: Path) -> None:
 
 def read_polar(stored: Any, n: int, path: str | Path) -> Polar:
     """The :class:`~hyptax.manifolds.extended.Polar` points of a checkpoint's
-    ``"polar"`` entry, checked: ``n`` finite radii >= 0 and ``(L, n, dim)`` finite
+    ``"polar"`` entry, checked: ``n`` finite radii >= 0 and ``(n, L, dim)`` finite
     limbs whose directions are unit vectors."""
     bad = f"{path}: damaged hyptax checkpoint: bad 'polar' entry"
     if not isinstance(stored, dict):
@@ -146,14 +146,14 @@ def read_polar(stored: Any, n: int, path: str | Path) -> Polar:
         raise HyptaxError(bad)
     if radius.dtype != torch.float64 or limbs.dtype != torch.float64:
         raise HyptaxError(f"{bad} (not float64)")
-    if radius.shape != (n,) or limbs.ndim != 3 or limbs.shape[1] != n or len(limbs) < 1:
+    if radius.shape != (n,) or limbs.ndim != 3 or limbs.shape[0] != n or limbs.shape[1] < 1:
         raise HyptaxError(f"{bad} (radius {tuple(radius.shape)}, limbs {tuple(limbs.shape)})")
     r, u = radius.numpy(), limbs.numpy()
     if not (np.isfinite(r).all() and np.isfinite(u).all() and (r >= 0).all()):
         raise HyptaxError(f"{bad} (not finite, or a negative radius)")
     if (r > MAX_RADIUS).any():
         raise HyptaxError(f"{bad} (a radius above {MAX_RADIUS:g})")
-    norms = np.linalg.norm(u[0], axis=1) if n else np.ones(0)
+    norms = np.linalg.norm(u[:, 0], axis=1) if n else np.ones(0)
     if n and np.abs(norms - 1.0).max() > 1e-6:
         raise HyptaxError(f"{bad} (directions that are not unit vectors)")
     return Polar(r.copy(), u.copy())
