@@ -45,7 +45,7 @@ from scipy import stats
 from ..data.taxonomy import Taxonomy
 from .geometry import BallView
 from .hierarchy import _correlatable, _rng, _tied_spearman, insert_sorted
-from .kernels import kernel_mode, key_distance, limb_floors, tile_keys
+from .kernels import kernel_mode, kernel_scale, key_distance, limb_floors, tile_keys
 
 
 # --------------------------------------------------------------------- graph
@@ -156,8 +156,9 @@ def faithfulness(
     pair_d = np.empty((m, per))
     pair_t = np.empty((m, per), dtype=np.int32)
     pt, pr = view.kernel_points()
+    rs = kernel_scale(view)
     _jit("faithful")(
-        pt, pr, view.kernel_scalars(False), kernel_mode(view, False), limb_floors(pr),
+        pt, pr, view.kernel_scalars(False), kernel_mode(view, False), limb_floors(pr, rs), rs,
         graph.ptr, graph.idx,
         graph.par_ptr, graph.par_idx, queries, targets, k, min(numba.get_num_threads(), max(m, 1)),
         nearest_t, parent_rank, knn, best, pair_d, pair_t,
@@ -267,7 +268,7 @@ def _pairs_kernel_py(ptr, idx, sources, tptr, targets, workers, out):
 
 
 def _faithful_kernel_py(  # noqa: C901  (one flat loop nest is what numba compiles best)
-    pt, pr, sc, mode, floors, ptr, idx, par_ptr, par_idx, queries, targets, k, workers,
+    pt, pr, sc, mode, floors, rs, ptr, idx, par_ptr, par_idx, queries, targets, k, workers,
     nearest_t, parent_rank, knn, best, pair_d, pair_t,
 ):  # fmt: skip
     """Per query ``r`` (node ``q``): ``nearest_t`` tree distance of the nearest
@@ -287,7 +288,7 @@ def _faithful_kernel_py(  # noqa: C901  (one flat loop nest is what numba compil
         for r in range(w, n_q, workers):
             q = queries[r]
             reached = _bfs(ptr, idx, q, dist, queue)
-            tile_keys(pt, pr, sc, mode, floors, q, 0, n, key)
+            tile_keys(pt, pr, sc, mode, floors, rs, q, 0, n, key)
             # The closest parent, then how many reachable nodes are strictly closer.
             kp = np.inf
             for e in range(par_ptr[q], par_ptr[q + 1]):

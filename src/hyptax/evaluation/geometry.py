@@ -16,13 +16,14 @@ float32, where keys of points near the boundary collide and create false ties.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from ..manifolds import get_manifold
-from ..manifolds.extended import Polar
+from ..manifolds.extended import SQ_SCALE, Polar
 
 
 @dataclass(frozen=True, eq=False)
@@ -69,9 +70,10 @@ class BallView:
         the ball; ``exp(r / 2)``, ``exp(-r / 2)``, ``sinh r`` and ``exp(r - max r)``
         for polar points."""
         r = self.dist0
-        if self.polar is not None:
+        if self.polar is not None:  # sinh r over sqrt(SQ_SCALE): the kernels' sq carries it
             top = float(r.max(initial=0.0))
-            return np.stack((np.exp(r / 2), np.exp(-r / 2), np.sinh(r), np.exp(r - top)))
+            s = np.sinh(r) / math.sqrt(SQ_SCALE)
+            return np.stack((np.exp(r / 2), np.exp(-r / 2), s, np.exp(r - top)))
         return np.stack((self.gap_inv, np.exp(r) if ancestor else self.gap_inv))
 
     def anchor_keys(self, rows: np.ndarray, ancestor: bool = False) -> torch.Tensor:
@@ -80,17 +82,18 @@ class BallView:
         kernels' keys (:func:`hyptax.evaluation.kernels._pair_key`), limb by limb as they are."""
         rows = torch.as_tensor(np.asarray(rows, dtype=np.int64))
         sc = torch.from_numpy(self.kernel_scalars(ancestor))
-        pr = torch.from_numpy(self.kernel_points()[1])
-        sq = self._sq(pr, rows, 1)
-        if pr.shape[1] > 1:  # limb by limb where the top limbs leave the pair below the floor
-            from .kernels import limb_floors
+        from .kernels import kernel_scale, limb_floors
 
-            floors = limb_floors(pr.numpy())
+        pr = torch.from_numpy(self.kernel_points()[1])
+        rs = kernel_scale(self)
+        sq = self._sq(pr, rows, 1, rs)
+        if pr.shape[1] > 1:  # limb by limb where the top limbs leave the pair below the floor
+            floors = limb_floors(pr.numpy(), rs)
             for used in range(2, pr.shape[1] + 1):
                 needy = sq < floors[used - 2]
                 if not bool(needy.any()):
                     break
-                sq = torch.where(needy, self._sq(pr, rows, used), sq)
+                sq = torch.where(needy, self._sq(pr, rows, used, rs), sq)
         if self.polar is None:
             key = sq * sc[0]
             if not ancestor:
@@ -105,15 +108,16 @@ class BallView:
         return e * e * sc[3]
 
     @staticmethod
-    def _sq(pr: torch.Tensor, rows: torch.Tensor, used: int) -> torch.Tensor:
-        """``(len(rows), n)`` squared differences from the first ``used`` limbs of the
-        rows ``pr (n, L, dim)``, in the kernels' order
+    def _sq(pr: torch.Tensor, rows: torch.Tensor, used: int, rs: float) -> torch.Tensor:
+        """``(len(rows), n)`` squared differences (times ``rs^2``) from the first ``used``
+        limbs of the rows ``pr (n, L, dim)``, in the kernels' order
         (:func:`hyptax.evaluation.kernels._sq_pair`)."""
         sq = torch.zeros(len(rows), pr.shape[0], dtype=torch.float64)
         for k in range(pr.shape[2]):  # direct differences, as the numba kernel
             t = pr[rows, None, 0, k] - pr[:, 0, k]
             for level in range(1, used):
                 t += pr[rows, None, level, k] - pr[:, level, k]
+            t *= rs
             sq += t * t
         return sq
 

@@ -23,7 +23,7 @@ from scipy import stats
 from ..data.taxonomy import Taxonomy
 from ..manifolds.numerics import max_dist0, radial_resolution
 from .geometry import BallView
-from .kernels import kernel_mode, limb_floors, tile_keys
+from .kernels import kernel_mode, kernel_scale, limb_floors, tile_keys
 
 try:
     import numba
@@ -298,8 +298,9 @@ def nearest_neighbours(view: BallView, queries: np.ndarray, k: int) -> np.ndarra
     out = np.empty((len(queries), k), dtype=np.int64)
     if numba is not None:
         pt, pr = view.kernel_points()
+        rs = kernel_scale(view)
         _knn_kernel()(pt, pr, view.kernel_scalars(False), kernel_mode(view, False),
-                      limb_floors(pr), queries, out)  # fmt: skip
+                      limb_floors(pr, rs), rs, queries, out)  # fmt: skip
         return out
     block = max(1, 2**25 // max(view.n, 1))
     for s in range(0, len(queries), block):
@@ -338,7 +339,7 @@ def _inline(fn: Any) -> Any:
 insert_sorted = _inline(_insert_sorted_py)
 
 
-def _knn_kernel_py(pt, pr, sc, mode, floors, queries, out):
+def _knn_kernel_py(pt, pr, sc, mode, floors, rs, queries, out):
     """Numba kernel: keys as in :mod:`.kernels` (``mode`` 0 or 2), an insertion-sorted
     top-k per query."""
     n = pt.shape[1]
@@ -346,7 +347,7 @@ def _knn_kernel_py(pt, pr, sc, mode, floors, queries, out):
     for r in numba.prange(queries.shape[0]):
         u = queries[r]
         key = np.empty(n)
-        tile_keys(pt, pr, sc, mode, floors, u, 0, n, key)
+        tile_keys(pt, pr, sc, mode, floors, rs, u, 0, n, key)
         best = np.full(k, np.inf)
         idx = np.full(k, -1)
         for v in range(n):

@@ -8,11 +8,13 @@ nodes in cache-sized tiles) and a torch fallback in blocks of anchors bounded by
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 import torch
 
+from ..manifolds.extended import SQ_SCALE
 from .geometry import BallView
 from .queries import Queries
 
@@ -32,10 +34,11 @@ def count_numba_chunk(
     n_pairs = len(q.pos_idx)
     less, leq, pos_le = (np.zeros(n_pairs, dtype=np.int64) for _ in range(3))
     workers = min(numba.get_num_threads(), max(len(q.rows), 1))
+    rs = kernel_scale(view)
     _kernel()(
-        *pt, view.kernel_scalars(ancestor), kernel_mode(view, ancestor), limb_floors(pt[1]),
-        q.rows, q.pos_ptr, q.pos_idx, q.excl_ptr, q.excl_idx, less, leq, pos_le, workers,
-        GROUP, TILE,
+        *pt, view.kernel_scalars(ancestor), kernel_mode(view, ancestor),
+        limb_floors(pt[1], rs), rs, q.rows, q.pos_ptr, q.pos_idx, q.excl_ptr, q.excl_idx,
+        less, leq, pos_le, workers, GROUP, TILE,
     )  # fmt: skip
     return less, leq, pos_le
 
@@ -46,12 +49,21 @@ def kernel_mode(view: BallView, ancestor: bool) -> int:
     return (2 if view.polar is not None else 0) + (1 if ancestor else 0)
 
 
-def limb_floors(pr: np.ndarray) -> np.ndarray:
-    """``(L,)`` for the rows ``pr (n, L, dim)``: the squared direction difference from
-    which the first ``l + 1`` limbs suffice, ``dim (2^(44 - 52 (l + 1)))^2``: what the
-    lower limbs can add is then below ``2^-44`` of it (:func:`_sq_pair`)."""
+def limb_floors(pr: np.ndarray, rs: float = 1.0) -> np.ndarray:
+    """``(L,)`` for the rows ``pr (n, L, dim)``: the squared direction difference (times
+    ``rs^2``) from which the first ``l + 1`` limbs suffice, ``dim (2^(44 - 52 (l +
+    1)))^2``: what the lower limbs can add is then below ``2^-44`` of it
+    (:func:`_sq_pair`)."""
     n_limbs, dim = pr.shape[1], pr.shape[2]
-    return np.array([dim * 2.0 ** (2 * (44 - 52 * (lv + 1))) for lv in range(n_limbs)])
+    return np.array([dim * 2.0 ** (2 * (44 - 52 * (lv + 1))) * rs * rs for lv in range(n_limbs)])
+
+
+def kernel_scale(view: BallView) -> float:
+    """The power of two every coordinate difference is multiplied by before it is
+    squared: ``sqrt(SQ_SCALE)`` for polar points (the squares of the closest pairs past
+    a radius of ~340 would be subnormal, :data:`~hyptax.manifolds.extended.SQ_SCALE`;
+    :meth:`BallView.kernel_scalars` takes it out again), 1 in the ball."""
+    return math.sqrt(SQ_SCALE) if view.polar is not None else 1.0
 
 
 GROUP = 16
@@ -104,19 +116,21 @@ def _pair_key(sq, sc, u, v, mode):
     return e * e * sc[3, v]
 
 
-def _sq_pair(pr, floors, u, v):
+def _sq_pair(pr, floors, rs, u, v):
     """``|x_u - x_v|^2`` for the rows ``pr (n, L, dim)``: coordinates (``L = 1``) or
     direction limbs, one node's contiguous. The exact limb-wise differences are summed
     from the top limb down, one more limb at a time until the result is at least
-    ``floors[l]`` (:func:`limb_floors`): far pairs cost one limb, only close ones all."""
+    ``floors[l]`` (:func:`limb_floors`): far pairs cost one limb, only close ones all.
+    Each difference is scaled by ``rs`` (a power of two: exact) before it is squared,
+    :func:`kernel_scale`."""
     acc = 0.0
     for k in range(pr.shape[2]):
-        t = pr[u, 0, k] - pr[v, 0, k]
+        t = (pr[u, 0, k] - pr[v, 0, k]) * rs
         acc += t * t
-    return sq_more(pr, floors, u, v, acc)
+    return sq_more(pr, floors, rs, u, v, acc)
 
 
-def _sq_more(pr, floors, u, v, acc):
+def _sq_more(pr, floors, rs, u, v, acc):
     """:func:`_sq_pair` given ``acc``, the top limb's sum (the same value)."""
     n_limbs, dim = pr.shape[1], pr.shape[2]
     used = 1
@@ -127,6 +141,7 @@ def _sq_more(pr, floors, u, v, acc):
             t = pr[u, 0, k] - pr[v, 0, k]
             for level in range(1, used):
                 t += pr[u, level, k] - pr[v, level, k]
+            t *= rs
             acc += t * t
     return acc
 
@@ -140,7 +155,7 @@ else:
     sq_pair = numba.njit(inline="always", cache=True)(_sq_pair)
 
 
-def _tile_keys(pt, pr, sc, mode, floors, u, t0, t1, kb):  # noqa: C901  (flat loops compile best)
+def _tile_keys(pt, pr, sc, mode, floors, rs, u, t0, t1, kb):  # noqa: C901  (flat loops compile best)
     """``kb[i]`` = the key of node ``t0 + i`` for anchor ``u`` (:func:`_pair_key`),
     bit-identical to ``pair_key(sq_pair(...))``: the top limb's squared differences
     coordinate by coordinate over the tile (``pt (dim, n)``; direct differences: no
@@ -152,7 +167,7 @@ def _tile_keys(pt, pr, sc, mode, floors, u, t0, t1, kb):  # noqa: C901  (flat lo
         xk = pt[k, u]
         coord = pt[k, t0:t1]
         for i in range(t1 - t0):
-            t = xk - coord[i]
+            t = (xk - coord[i]) * rs
             kb[i] += t * t
     if mode == 0:
         g = sc[0, t0:t1]
@@ -167,7 +182,7 @@ def _tile_keys(pt, pr, sc, mode, floors, u, t0, t1, kb):  # noqa: C901  (flat lo
         f0 = floors[0]
         for i in range(t1 - t0):
             if kb[i] < f0:
-                kb[i] = sq_more(pr, floors, u, t0 + i, kb[i])
+                kb[i] = sq_more(pr, floors, rs, u, t0 + i, kb[i])
     # polar keys over the tile, branch-free (the same operations as _pair_key)
     e_u, f_u, s_u = sc[0, u], sc[1, u], sc[2, u] / 4.0
     e_v, f_v, s_v, w_v = sc[0, t0:t1], sc[1, t0:t1], sc[2, t0:t1], sc[3, t0:t1]
@@ -197,7 +212,7 @@ key_distance = (
 
 
 def _count_kernel_py(  # noqa: C901  (one flat loop nest is what numba compiles best)
-    pt, pr, sc, mode, floors, rows, pos_ptr, pos_idx, excl_ptr, excl_idx, less, leq, pos_le,
+    pt, pr, sc, mode, floors, rs, rows, pos_ptr, pos_idx, excl_ptr, excl_idx, less, leq, pos_le,
     workers, group, tile,
 ):  # fmt: skip
     """Numba kernel; ``pt (dim, n)`` and ``pr (n, L, dim)`` are
@@ -233,7 +248,7 @@ def _count_kernel_py(  # noqa: C901  (one flat loop nest is what numba compiles 
                 top[r - g0] = -np.inf
                 for j in range(pos_ptr[r + 1] - s):
                     v = pos_idx[s + j]
-                    p[r - g0, j] = pair_key(sq_pair(pr, floors, u, v), sc, u, v, mode)
+                    p[r - g0, j] = pair_key(sq_pair(pr, floors, rs, u, v), sc, u, v, mode)
                     top[r - g0] = max(top[r - g0], p[r - g0, j])
                     lt[r - g0, j] = 0
                     le[r - g0, j] = 0
@@ -242,7 +257,7 @@ def _count_kernel_py(  # noqa: C901  (one flat loop nest is what numba compiles 
                 kb = keys[: t1 - t0]
                 for r in range(g0, g1):
                     u = rows[r]
-                    tile_keys(pt, pr, sc, mode, floors, u, t0, t1, kb)
+                    tile_keys(pt, pr, sc, mode, floors, rs, u, t0, t1, kb)
                     tp = top[r - g0]
                     c = 0
                     for i in range(t1 - t0):
@@ -268,7 +283,7 @@ def _count_kernel_py(  # noqa: C901  (one flat loop nest is what numba compiles 
                     hi = le[r - g0, j] - (k_self <= pj)
                     for e in range(excl_ptr[r], excl_ptr[r + 1]):
                         v = excl_idx[e]
-                        ke = pair_key(sq_pair(pr, floors, u, v), sc, u, v, mode)
+                        ke = pair_key(sq_pair(pr, floors, rs, u, v), sc, u, v, mode)
                         lo -= ke < pj
                         hi -= ke <= pj
                     c_pos = 0

@@ -9,8 +9,9 @@ at that radius, while a float64 coordinate resolves ``2^-53``. A deep tree needs
   its relative precision), and
 - its unit direction ``u`` as a fixed-point number per coordinate, held in ``L``
   float64 *limbs*: ``u = sum_l limbs[:, l]``, where limb ``l`` is an integer multiple of
-  ``QUANTUM ** (l + 1)`` (``2^-52``, ``2^-104``, ...) and, for ``l >= 1``, at most half
-  a quantum of limb ``l - 1`` in size.
+  ``QUANTUM ** (l + 1)`` (``2^-52``, ``2^-104``, ...) and, for ``l >= 1``, in
+  ``[-q / 2, q / 2)`` for ``q`` the quantum of limb ``l - 1``: one layout per value, so
+  equal directions have equal limbs however they were reached.
 
 Fixed quanta make every limb-wise difference exact (two multiples of the same quantum,
 each under ``2^52`` of them), and summing the exact differences from the top limb down
@@ -57,6 +58,13 @@ MAX_RADIUS = 350.0
 float64 while ``r_a + r_b < ~709``."""
 
 
+SQ_SCALE = 2.0**512
+"""Direction differences are squared times this power of two (exact), and the scale is
+taken out again with the radii: unscaled, the closest pairs past a radius of ~340 have
+squares below float64's smallest normal number (``(c exp(-350))^2 ~ c^2 1e-304``
+against ``2.2e-308``), which keep fewer bits the smaller ``c`` is."""
+
+
 def limbs_for(radius: float) -> int:
     """Limbs needed to hold points up to ``radius`` from the origin (at least 2)."""
     if not radius <= MAX_RADIUS:
@@ -89,8 +97,10 @@ def add(limbs: np.ndarray, delta: np.ndarray) -> None:
     ``limbs`` is ``(..., L, dim)``, ``delta`` float64 ``(..., dim)``; the sum must stay
     within ``[-1, 1]`` per coordinate (directions do). ``delta`` is cut into multiples
     of each quantum (exact), each part added to its limb (exact: both are multiples of
-    the quantum below ``2^53`` of them), then carries move every limb back within half
-    a quantum of the limb above (rounding half to even throughout).
+    the quantum below ``2^53`` of them), then carries move every limb back into
+    ``[-q / 2, q / 2)`` for ``q`` the quantum of the limb above (half-open, so that a
+    value has one layout: rounding half to even would leave ``+q / 2`` and ``-q / 2``
+    both, and a value reached two ways could differ in its limbs).
     """
     if not limbs.flags.c_contiguous:
         work = np.ascontiguousarray(limbs)
@@ -110,7 +120,7 @@ def add(limbs: np.ndarray, delta: np.ndarray) -> None:
         flat[:, level] += part
     for level in range(n_limbs - 1, 0, -1):  # pragma: no cover
         q = _quantum(level - 1)
-        carry = np.rint(flat[:, level] / q) * q
+        carry = np.floor(flat[:, level] / q + 0.5) * q  # exact: |limbs / q| <= 1 + 2^-52
         flat[:, level] -= carry
         flat[:, level - 1] += carry
 
@@ -129,7 +139,7 @@ def _add_py(limbs: np.ndarray, delta: np.ndarray) -> None:
                 limbs[j, level, k] += part
             for level in range(n_limbs - 1, 0, -1):
                 q = 2.0 ** (-LIMB_BITS * level)
-                carry = np.rint(limbs[j, level, k] / q) * q
+                carry = np.floor(limbs[j, level, k] / q + 0.5) * q
                 limbs[j, level, k] -= carry
                 limbs[j, level - 1, k] += carry
 
@@ -161,11 +171,14 @@ def difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
-def dist_from(r_a: np.ndarray, r_b: np.ndarray, sq: np.ndarray) -> np.ndarray:
+def dist_from(
+    r_a: np.ndarray, r_b: np.ndarray, sq: np.ndarray, sq_scale: float = 1.0
+) -> np.ndarray:
     """Distance between points at radii ``r_a``, ``r_b`` whose unit directions differ by
-    ``sq = |u_a - u_b|^2`` (all broadcast): the module docstring's formula."""
+    ``sq = |u_a - u_b|^2 * sq_scale`` (all broadcast): the module docstring's formula.
+    ``sq_scale`` is a power of two (:data:`SQ_SCALE` keeps the closest squares normal)."""
     h = np.sinh((r_a - r_b) / 2.0)
-    y = h * h + np.sinh(r_a) * np.sinh(r_b) * (sq / 4.0)
+    y = h * h + (np.sinh(r_a) * np.sinh(r_b) / (4.0 * sq_scale)) * sq
     return 2.0 * np.arcsinh(np.sqrt(y))
 
 
@@ -228,14 +241,14 @@ class Polar:
         return Polar(self.radius[rows], self.limbs[rows])
 
     def sq_diff(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-        """``|u_i - u_j|^2`` for index arrays of one shape."""
-        diff = difference(self.limbs[i], self.limbs[j])
+        """``|u_i - u_j|^2 * SQ_SCALE`` for index arrays of one shape (:data:`SQ_SCALE`)."""
+        diff = difference(self.limbs[i], self.limbs[j]) * math.sqrt(SQ_SCALE)
         return (diff * diff).sum(-1)
 
     def dist(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
         """Distances between the rows ``i`` and ``j`` (index arrays of one shape)."""
         i, j = np.asarray(i), np.asarray(j)
-        return dist_from(self.radius[i], self.radius[j], self.sq_diff(i, j))
+        return dist_from(self.radius[i], self.radius[j], self.sq_diff(i, j), SQ_SCALE)
 
     def dist_row(self, row: int, chunk: int = 1 << 16) -> np.ndarray:
         """``(n,)`` distances from node ``row`` to every node."""
