@@ -78,3 +78,13 @@ def test_a_lorentz_model_read_from_poincare_text_is_ranked_not_assumed():
     assert not any(r.identical for r in check.readings)  # Poincaré text of Lorentz points
     assert all(abs(check.loss(r)) <= MAP_TOLERANCE for r in check.readings)
     assert np.isclose(check.model_map, 1.0)
+
+
+def test_float32_values_past_float32s_radius_are_pulled_in_though_read_exactly():
+    emb, tax = metric_tree(None)
+    w = emb.vectors.float()  # float32 values: a float32 reader gets them exactly
+    w = w * ((1 - 2**-22) / w.norm(dim=1, keepdim=True)).clamp(max=1.0)
+    e = Embeddings(emb.ids, emb.names, w.double(), "poincare", meta=emb.meta)
+    f32, f64 = check_export(e, "w2v", tax).readings
+    assert f64.identical and not f32.identical  # a float32 embedding lives in float32's ball
+    assert f32.moved == 240
