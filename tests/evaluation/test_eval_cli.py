@@ -236,3 +236,7 @@ def test_export_without_its_data_says_the_loss_was_not_measured(checkpoint, tmp_
     args = ["export", str(checkpoint), "--format", "w2v", "-o", str(tmp_path / "x")]
     assert main([*args, "--data", str(tmp_path / "gone.npz")]) == 2  # named: an error
     assert capsys.readouterr().err.splitlines()[-1].startswith("hyptax: error: ")
+    other = Taxonomy.from_edges(["z0", "z1", "t1"], np.array([1, 2]), np.array([0, 0]))
+    prepared.save(other, tmp_path / "other.npz")
+    assert main([*args, "--data", str(tmp_path / "other.npz")]) == 0  # other nodes
+    assert "not measured: the embedding has no vector for 2 of the 3" in capsys.readouterr().out

@@ -52,7 +52,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.set_defaults(handler=_plot)
 
-    p = sub.add_parser("export", help="write the vectors for gensim, TF projector or numpy")
+    p = sub.add_parser(
+        "export", help="write the vectors for gensim, TF projector or numpy; say what each keeps"
+    )
     _common(p)
     p.add_argument(
         "--format",
@@ -186,18 +188,18 @@ def _export(args: argparse.Namespace) -> int:
     for path in files:
         _wrote(path)
     out = sys.stderr if is_stdout(args.output) else sys.stdout
+    check = None
     if tax is not None:
         try:
             check = check_export(emb, args.fmt, tax, config)
-        except HyptaxError as exc:
+        except HyptaxError as exc:  # e.g. the data has nodes the embedding lacks
             problem = str(exc)
-        else:
-            print(check.summary(), file=out)
-            opened = None if is_stdout(args.output) else str(files[0])
-            for line in check.warnings(opened):
-                print(f"warning: {line}", file=sys.stderr)
-            return 0
-    print(f"{args.fmt}: the MAP the export keeps was not measured: {problem}", file=out)
+    if check is None:
+        print(f"{args.fmt}: the MAP the export keeps was not measured: {problem}", file=out)
+        return 0
+    print(check.summary(), file=out)
+    for line in check.warnings(None if is_stdout(args.output) else str(files[0])):
+        print(f"warning: {line}", file=sys.stderr)
     return 0
 
 
