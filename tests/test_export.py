@@ -135,3 +135,29 @@ def test_w2v_tokens_stay_unique_and_whitespace_free_when_names_collide(tmp_path)
     assert not mapping.exists()  # and none left from the export before
     assert export(e, "w2v", "/dev/null") == [Path("/dev/null")]  # nothing beside a device
     assert not Path("/dev/null.tokens.tsv").exists()
+
+
+def deep() -> Embeddings:
+    """Points up to 1 - 1e-10 from the origin, where float32 keeps no digits of the gap."""
+    g = torch.Generator().manual_seed(1)
+    p = get_manifold("poincare").random(7, 3, 0.9, g)
+    gap = 10.0 ** -torch.linspace(1, 10, 7, dtype=torch.float64)
+    return Embeddings(IDS, NAMES, p / p.norm(dim=1, keepdim=True) * (1 - gap[:, None]), "poincare")
+
+
+def test_w2v_and_tsv_text_read_back_exactly_as_float64_and_as_gensim_reads_float32(tmp_path):
+    from gensim.models import KeyedVectors
+
+    from hyptax.export import read_back
+
+    e = deep()
+    path = export(e, "w2v", tmp_path / "v.w2v")[0]
+    exact = KeyedVectors.load_word2vec_format(str(path), datatype=np.float64)
+    assert exact.vectors.dtype == np.float64
+    assert np.array_equal(exact.vectors, e.poincare())  # every digit needed is written
+    default = KeyedVectors.load_word2vec_format(str(path))  # float32
+    assert np.array_equal(default.vectors, read_back(e, "w2v", "float32")[0])
+    assert not np.array_equal(default.vectors.astype(np.float64), e.poincare())
+    vectors = export(e, "tsv", tmp_path / "proj")[0]
+    assert np.array_equal(np.loadtxt(vectors, delimiter="\t"), e.poincare())
+    assert np.array_equal(read_back(e, "tsv", "float64")[0], e.poincare())

@@ -21,6 +21,14 @@ format      files
             neighbors`` read it.
 ==========  ===================================================================
 
+Precision. The text formats write each coordinate as the shortest decimal that reads
+back as the same float64 (``repr``), so a float64 reader gets the vectors exactly; the
+programs people open them with read float32 by default (gensim's ``datatype``, the
+projector), and float32 cannot tell apart the points of a deep taxonomy near the
+boundary. :data:`READERS` names, per format, the reading a program does by default
+and the lossless one; :func:`read_back` gives the values each reading gets, and
+:mod:`hyptax.evaluation.fidelity` measures the MAP that is left of them.
+
 word2vec tokens cannot hold spaces: whitespace in a name becomes ``_``, and names
 that then collide get their id appended (``Bacillus#1386``), so every token is
 unique and free of whitespace; when any token differs from its name,
@@ -35,6 +43,8 @@ import os
 import re
 import zipfile
 from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +69,37 @@ POLAR_LAYOUT = (
     "point = tanh(radius / 2) * direction in the Poincare ball (docs/precision.md)"
 )
 
+PARSE_ROWS = 65536
+"""Rows parsed at a time by :func:`read_back` (bounds the strings held at once)."""
+
+
+@dataclass(frozen=True)
+class Reader:
+    """A program reading an export: the ``dtype`` it reads into and the call that does it.
+
+    ``label`` completes "MAP 0.71 ..." (``"as gensim reads it by default"``); ``call``
+    is Python with ``{path}`` for the file it opens (the first :func:`export` returns)."""
+
+    label: str
+    dtype: str
+    call: str
+
+
+READERS: dict[str, tuple[Reader, ...]] = {
+    "w2v": (
+        Reader("as gensim reads it by default", "float32",
+               "KeyedVectors.load_word2vec_format({path})"),
+        Reader("with datatype=numpy.float64", "float64",
+               "KeyedVectors.load_word2vec_format({path}, datatype=numpy.float64)"),
+    ),
+    "tsv": (
+        Reader("as the projector reads it", "float32", "projector.tensorflow.org"),
+        Reader("read as float64", "float64", "numpy.loadtxt({path})"),
+    ),
+    "npy": (Reader("as numpy reads it", "float64", "numpy.load({path})"),),
+}  # fmt: skip
+"""Per format: first the reading a program does by default, then the lossless ones."""
+
 
 def export(
     emb: Embeddings, fmt: str, path: str | os.PathLike[str], tax: Taxonomy | None = None
@@ -80,6 +121,36 @@ def check_output(fmt: str, path: str | os.PathLike[str]) -> None:
     """Refuse ``-`` (stdout) for the formats that write several files."""
     if fmt != "w2v" and is_stdout(path):
         raise HyptaxError(f"--format {fmt} writes several files; -o - (stdout) takes w2v only")
+
+
+# --------------------------------------------------------------------- numbers
+def _numbers(row: np.ndarray) -> list[str]:
+    """The text of each coordinate of ``row``: the shortest decimal that reads back as
+    the same float64 (``repr``). Both text formats write these, and :func:`read_back`
+    parses them, so what is measured is what is written."""
+    return [repr(x) for x in row.tolist()]
+
+
+def read_back(emb: Embeddings, fmt: str, dtype: str) -> tuple[np.ndarray, str]:
+    """``(n, coord_dim)`` values a reader of ``emb`` exported as ``fmt`` gets, parsed
+    into ``dtype`` (``"float32"`` or ``"float64"``), and the manifold whose coordinates
+    they are: the text formats' Poincaré coordinates parsed from the digits written
+    (numpy parses through float64, as gensim's ``datatype(x)`` does), or npy's own."""
+    if fmt == "npy":
+        return emb.vectors.numpy().astype(dtype), emb.manifold
+    p = emb.poincare()
+    out = np.empty(p.shape, dtype=dtype)
+    for start in range(0, len(p), PARSE_ROWS):
+        block = p[start : start + PARSE_ROWS]
+        text = np.array(_numbers(block.ravel()), dtype=str)
+        out[start : start + len(block)] = text.astype(dtype).reshape(block.shape)
+    return out, "poincare"
+
+
+def _lines(p: np.ndarray, sep: str) -> Iterator[str]:
+    """Each row of ``p`` as its :func:`_numbers` joined by ``sep``."""
+    for row in p:
+        yield sep.join(_numbers(row))
 
 
 # --------------------------------------------------------------------- word2vec
@@ -118,7 +189,7 @@ def w2v_mapping_path(path: str | os.PathLike[str]) -> Path:
 
 
 def write_w2v(emb: Embeddings, path: str | os.PathLike[str]) -> list[Path]:
-    """word2vec text format of the Poincaré coordinates (17 significant digits), and
+    """word2vec text format of the Poincaré coordinates (:func:`_numbers`), and
     the token mapping (:func:`w2v_mapping_path`) when some name had to change (a
     mapping left by an earlier export is removed otherwise; ``-`` (stdout), a device or a
     FIFO gets none: nothing is written beside them)."""
@@ -127,8 +198,8 @@ def write_w2v(emb: Embeddings, path: str | os.PathLike[str]) -> list[Path]:
     tokens = w2v_tokens(emb)
     with atomic_write(path, "w") as fh:
         fh.write(f"{emb.n} {p.shape[1]}\n")
-        for token, row in zip(tokens, p, strict=True):
-            fh.write(token + " " + " ".join(f"{x:.17g}" for x in row.tolist()) + "\n")
+        for token, line in zip(tokens, _lines(p, " "), strict=True):
+            fh.write(token + " " + line + "\n")
     if is_stdout(path) or is_special(path):  # no file beside stdout, /dev/null, a FIFO
         return [path]
     mapping = w2v_mapping_path(path)
@@ -151,7 +222,8 @@ def write_w2v(emb: Embeddings, path: str | os.PathLike[str]) -> list[Path]:
 def write_projector(
     emb: Embeddings, folder: str | os.PathLike[str], tax: Taxonomy | None = None
 ) -> list[Path]:
-    """``folder/vectors.tsv`` and ``folder/metadata.tsv`` for projector.tensorflow.org."""
+    """``folder/vectors.tsv`` (Poincaré coordinates, :func:`_numbers`) and
+    ``folder/metadata.tsv`` for projector.tensorflow.org."""
     from .evaluation.hierarchy import color_groups
 
     folder = Path(folder)
@@ -166,8 +238,8 @@ def write_projector(
         emb = emb.with_taxonomy(tax)
     vectors = folder / "vectors.tsv"
     with atomic_write(vectors, "w") as fh:
-        for row in p:
-            fh.write("\t".join(f"{x:.9g}" for x in row.tolist()) + "\n")
+        for line in _lines(p, "\t"):
+            fh.write(line + "\n")
     metadata = folder / "metadata.tsv"
     with atomic_write(metadata, "w") as fh:
         fh.write(f"name\tid\trank\tdepth\t{group_title}\n")

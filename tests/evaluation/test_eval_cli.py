@@ -184,3 +184,59 @@ def test_a_missing_metrics_file_fails_before_the_data_loads(checkpoint, tmp_path
     out = str(tmp_path / "p.png")
     assert main(["plot", str(checkpoint), "-o", out, "--kind", "all", "--metrics", "m.jsonl"]) == 2
     assert "m.jsonl: no such metrics file" in capsys.readouterr().err
+
+
+def test_export_says_what_each_reader_keeps(checkpoint, tmp_path, capsys):
+    assert main(["export", str(checkpoint), "--format", "w2v", "-o", str(tmp_path / "e")]) == 0
+    out, err = capsys.readouterr()
+    (line,) = [x for x in out.splitlines() if x.startswith("w2v: MAP")]
+    assert "as gensim reads it by default (float32)" in line and "with datatype=numpy" in line
+    assert "the model's" in line and "warning" not in err  # 7 from the origin: float32 holds
+
+
+def test_export_of_points_past_float32_warns_with_the_fix(tmp_path, capsys):
+    from hyptax.constructive import construct
+
+    tax = balanced_tree((2,) * 7)
+    data = tmp_path / "bin.npz"
+    prepared.save(tax, data)
+    path = tmp_path / "deep.pt"
+    save_checkpoint(path, {
+        "config": {"geometry": "metric"},
+        "data": {"spec": str(data), "options": {}, "hash": prepared.dataset_hash(tax)},
+        "ids": tax.ids.tolist(), "names": list(tax.names), "manifold": "poincare",
+        "weight": construct(tax, 3, geometry="metric"), "epoch": 0, "best_metric": None,
+        "optimizer": {}, "rng": {}, "history": [],
+    })  # fmt: skip
+    out = tmp_path / "v.w2v"
+    assert main(["export", str(path), "--format", "w2v", "-o", str(out)]) == 0
+    text, err = capsys.readouterr()
+    assert "the model's 1.0000 (by the ancestor score, exact over 254 nodes)" in text
+    (warning,) = [x for x in err.splitlines() if x.startswith("warning:")]
+    assert "w2v as gensim reads it by default (float32) loses MAP" in warning
+    assert f"load_word2vec_format({str(out)!r}, datatype=numpy.float64) (MAP 1.0000)" in warning
+    assert main(["export", str(path), "--format", "tsv", "-o", str(tmp_path / "p")]) == 0
+    (warning,) = [x for x in capsys.readouterr().err.splitlines() if x.startswith("warning:")]
+    assert f"numpy.loadtxt({str(tmp_path / 'p' / 'vectors.tsv')!r}) (MAP 1.0000)" in warning
+
+
+def test_export_without_its_data_says_the_loss_was_not_measured(checkpoint, tmp_path, capsys):
+    (tmp_path / "toy.npz").unlink()
+    for fmt in ("w2v", "tsv", "npy"):
+        out = tmp_path / f"v-{fmt}"
+        assert main(["export", str(checkpoint), "--format", fmt, "-o", str(out)]) == 0
+        text, err = capsys.readouterr()
+        (line,) = [x for x in text.splitlines() if not x.startswith("wrote ")]
+        assert line.startswith(f"{fmt}: the MAP the export keeps was not measured: ")
+        assert "toy.npz: no such file" in line and "--data SPEC overrides it" in line
+        assert "Traceback" not in err
+    assert main(["export", str(checkpoint), "--format", "w2v", "-o", "-"]) == 0
+    text, err = capsys.readouterr()
+    assert "not measured" in err and "not measured" not in text  # stdout holds the vectors
+    args = ["export", str(checkpoint), "--format", "w2v", "-o", str(tmp_path / "x")]
+    assert main([*args, "--data", str(tmp_path / "gone.npz")]) == 2  # named: an error
+    assert capsys.readouterr().err.splitlines()[-1].startswith("hyptax: error: ")
+    other = Taxonomy.from_edges(["z0", "z1", "t1"], np.array([1, 2]), np.array([0, 0]))
+    prepared.save(other, tmp_path / "other.npz")
+    assert main([*args, "--data", str(tmp_path / "other.npz")]) == 0  # other nodes
+    assert "not measured: the embedding has no vector for 2 of the 3" in capsys.readouterr().out

@@ -274,10 +274,11 @@ def test_per_epoch_metrics_rank_fewer_anchors_on_a_costly_graph(monkeypatch):
 
 def test_the_ancestor_score_is_sampled_on_a_costly_graph_too():
     from hyptax.config import EvalConfig
-    from hyptax.evaluation.report import _ancestor_sample
+    from hyptax.evaluation.report import reconstruction_sample
 
     q, view = _queries_and_view(_chain(3000))  # 9M anchor x node pairs: under exact_max_work
     assert len(q.rows) * view.n <= EvalConfig().exact_max_work
-    assert _ancestor_sample(EvalConfig(), view, q) is not None  # but 4.5M pairs x depth
+    config = EvalConfig()
+    assert reconstruction_sample(config, view, q, "ancestor") is not None  # 4.5M pairs x depth
     q, view = _queries_and_view(random_dag(3000, 1))
-    assert _ancestor_sample(EvalConfig(), view, q) is None
+    assert reconstruction_sample(config, view, q, "ancestor") is None

@@ -52,7 +52,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.set_defaults(handler=_plot)
 
-    p = sub.add_parser("export", help="write the vectors for gensim, TF projector or numpy")
+    p = sub.add_parser(
+        "export", help="write the vectors for gensim, TF projector or numpy; say what each keeps"
+    )
     _common(p)
     p.add_argument(
         "--format",
@@ -65,6 +67,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "-o", "--output", required=True, metavar="PATH", help="file or folder (- for stdout: w2v)"
     )
+    add_sample_option(p)  # of the MAP the export keeps, measured after writing it
     p.set_defaults(handler=_export)
 
     p = sub.add_parser("neighbors", help="the nearest taxa of a node by hyperbolic distance")
@@ -164,15 +167,40 @@ def _plot(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    """Write the export, then measure the MAP its readers keep (:mod:`..evaluation.fidelity`)
+    and warn, with the fix, where a default reading loses it. Data that cannot be
+    loaded leaves the loss unmeasured (one line), unless ``--data`` named it."""
+    from ..evaluation.fidelity import check_export
     from ..export import check_output, export
 
+    config = EvalConfig(sample=args.sample)  # bad flags fail before loading
     check_output(args.fmt, args.output)  # before the checkpoint and data load
     emb = load(args.checkpoint)
-    tax = _taxonomy(args, emb) if args.fmt in ("tsv", "npy") else None
+    tax, problem = None, ""
+    try:
+        tax = _taxonomy(args, emb)
+    except HyptaxError as exc:
+        if args.data is not None:
+            raise
+        problem = str(exc)
     if tax is not None:
         emb = emb.with_taxonomy(tax)
-    for path in export(emb, args.fmt, args.output, tax):
+    files = export(emb, args.fmt, args.output, tax)
+    for path in files:
         _wrote(path)
+    out = sys.stderr if is_stdout(args.output) else sys.stdout
+    check = None
+    if tax is not None:
+        try:
+            check = check_export(emb, args.fmt, tax, config)
+        except HyptaxError as exc:  # e.g. the data has nodes the embedding lacks
+            problem = str(exc)
+    if check is None:
+        print(f"{args.fmt}: the MAP the export keeps was not measured: {problem}", file=out)
+        return 0
+    print(check.summary(), file=out)
+    for line in check.warnings(None if is_stdout(args.output) else str(files[0])):
+        print(f"warning: {line}", file=sys.stderr)
     return 0
 
 

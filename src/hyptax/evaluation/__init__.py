@@ -4,7 +4,8 @@
 - :mod:`.linkpred`: the holdout split, link prediction and its trivial baseline;
 - :mod:`.hierarchy`: depth-norm correlation, clade separation, kNN purity, norms;
 - :mod:`.report`: :func:`evaluate` (a JSON-able report), :func:`format_report` and
-  the every-epoch :func:`quick_metrics`.
+  the every-epoch :func:`quick_metrics`;
+- :mod:`.fidelity`: the MAP an export keeps as its readers read it (float32 or float64).
 """
 
 from __future__ import annotations

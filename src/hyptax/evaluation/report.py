@@ -109,11 +109,7 @@ def evaluate(
     }
     clock = time.perf_counter()
     queries = Queries.from_pairs(desc, anc, tax.n_nodes)
-    sample = config.sample
-    if sample is None:  # by the predicted cost, which follows pairs x depth, not nodes
-        sample = auto_sample(view, queries, max_cost=config.exact_max_cost,
-                             most=config.auto_sample, least=config.min_sample,
-                             seed=config.seed)  # fmt: skip
+    sample = reconstruction_sample(config, view, queries, "distance")
     _say(progress, f"reconstruction ({'exact' if sample is None else f'{sample} sampled nodes'})")
     ranking = {"seed": config.seed, "n_bootstrap": config.n_bootstrap,
                "ci_level": config.ci_level, "progress": progress}  # fmt: skip
@@ -121,7 +117,7 @@ def evaluate(
     times["reconstruction"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    sample = _ancestor_sample(config, view, queries)
+    sample = reconstruction_sample(config, view, queries, "ancestor")
     how = "exact" if sample is None else f"{sample} sampled nodes"
     _say(progress, f"reconstruction by the ancestor score ({how})")
     report["ancestor_reconstruction"] = reconstruction(
@@ -159,14 +155,17 @@ def evaluate(
     return report
 
 
-def _ancestor_sample(config: EvalConfig, view: Any, queries: Queries) -> int | None:
-    """Anchors ranked by the ancestor score: all (``None``) when ``--sample`` is not
-    given, ``anchors x nodes`` is within ``config.exact_max_work`` and the predicted
-    cost (pairs x depth, :func:`auto_sample`) within ``config.exact_max_cost``, else a
-    sample."""
+def reconstruction_sample(
+    config: EvalConfig, view: Any, queries: Queries, score: str
+) -> int | None:
+    """Anchors the report ranks by ``score`` (``None``: all, exactly): ``config.sample``
+    when given; else, by distance, all when the predicted cost (pairs x depth, not
+    nodes: :func:`auto_sample`) is within ``config.exact_max_cost``; by the ancestor
+    score, all when ``anchors x nodes`` is also within ``config.exact_max_work``; else a
+    sample sized to fit. Export's check (:mod:`.fidelity`) samples by the same rule."""
     if config.sample is not None:
         return config.sample
-    if len(queries.rows) * view.n > config.exact_max_work:
+    if score == "ancestor" and len(queries.rows) * view.n > config.exact_max_work:
         return config.auto_sample
     return auto_sample(view, queries, max_cost=config.exact_max_cost,
                        most=config.auto_sample, least=config.min_sample,
