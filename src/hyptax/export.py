@@ -97,6 +97,7 @@ READERS: dict[str, tuple[Reader, ...]] = {
         Reader("read as float64", "float64", "numpy.loadtxt({path})"),
     ),
     "npy": (Reader("as numpy reads it", "float64", "numpy.load({path})"),),
+    "polar": (Reader("as hyptax.load reads it", "extended", "hyptax.load({path})"),),
 }  # fmt: skip
 """Per format: first the reading a program does by default, then the lossless ones."""
 

@@ -73,7 +73,8 @@ class ExportCheck:
     """The model's MAP beside the MAP of each reading of one export format.
 
     ``score``, ``mode``, ``n_ranked`` and ``n_total`` say how both were ranked
-    (:func:`.ranking.reconstruction`); ``n_rows`` is the number of vectors exported.
+    (:func:`.ranking.reconstruction`); ``n_rows`` is the number of vectors exported;
+    ``extended``: the model is in extended precision (its plain vectors are lossy).
     """
 
     fmt: str
@@ -84,6 +85,7 @@ class ExportCheck:
     n_rows: int
     model_map: float | None
     readings: tuple[Reading, ...]
+    extended: bool = False
 
     def loss(self, reading: Reading) -> float:
         """MAP the reading loses against the model (0 when either is undefined)."""
@@ -134,7 +136,9 @@ class ExportCheck:
             if self.loss(r) <= MAP_TOLERANCE:
                 call = r.reader.call.format(path="PATH" if path is None else repr(path))
                 return f"read it with {call} (MAP {_f(r.map)})"
-        if self.fmt != "npy":
+        if self.extended and self.fmt != "polar":
+            return "export --format polar: the extended-precision points, read by hyptax.load"
+        if self.fmt not in ("npy", "polar"):
             return "export --format npy: the manifold's own float64 coordinates"
         return "no reading of this export keeps it"
 
@@ -148,15 +152,18 @@ def check_export(
     config = config or EvalConfig()
     geometry = (emb.meta.get("config") or {}).get("geometry")
     score = "ancestor" if geometry == "metric" else "distance"
-    view = ball_view(emb.aligned(tax), emb.manifold)
+    view = ball_view(emb.aligned(tax), emb.manifold, emb.aligned_polar(tax))
     queries = Queries.from_pairs(*tax.closure, tax.n_nodes)
     sample = reconstruction_sample(config, view, queries, score)
     rank = {"sample": sample, "seed": config.seed, "n_bootstrap": 0, "score": score}
     model = reconstruction(view, queries, **rank)
     readings = []
     for reader in READERS[fmt]:
+        if fmt == "polar":  # the points themselves, bit for bit
+            readings.append(Reading(reader, model["map"], 0, identical=True))
+            continue
         values, manifold = read_back(emb, fmt, reader.dtype)
-        same = values.dtype == np.float64 and manifold == emb.manifold
+        same = values.dtype == np.float64 and manifold == emb.manifold and emb.polar is None
         if same and np.array_equal(values, emb.vectors.numpy()):  # float64, as in the model
             readings.append(Reading(reader, model["map"], 0, identical=True))
             continue
@@ -169,7 +176,7 @@ def check_export(
     check = ExportCheck(
         fmt=fmt, score=score, mode=model["mode"], n_ranked=model["n_nodes_ranked"],
         n_total=model["n_nodes_total"], n_rows=emb.n, model_map=model["map"],
-        readings=tuple(readings),
+        readings=tuple(readings), extended=emb.polar is not None,
     )  # fmt: skip
     logger.info("%s", check.summary())
     return check
