@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import torch
 
+from ..config import GEOMETRIES
 from ..data.taxonomy import Taxonomy
 from ..errors import ConfigError
 from ..manifolds import get_manifold, numerics
@@ -41,8 +42,6 @@ from .order import (
     radius_schedule,
 )
 from .tree import SpanningTree, spanning_parent
-
-GEOMETRIES: tuple[str, ...] = ("metric", "order")
 
 
 def construct(
