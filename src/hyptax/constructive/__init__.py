@@ -11,7 +11,7 @@ Two geometries, chosen on purpose (``geometry=``):
   2017). It wins that MAP, at the price of distances that no longer follow the tree
   (a deep node's nearest nodes are the root and the top of its lineage).
 
-Both run on the deepest-parent spanning tree of a DAG (:func:`spanning_parent`) and
+Both run on the deepest-parent spanning tree of a DAG (``Taxonomy.tree_parent``) and
 in polar form, with Poincaré or Lorentz coordinates formed only at the end.
 
 >>> from hyptax.data.taxonomy import Taxonomy
@@ -41,7 +41,7 @@ from .order import (
     radius_budget,
     radius_schedule,
 )
-from .tree import SpanningTree, spanning_parent
+from .tree import SpanningTree
 
 
 def construct(
@@ -106,5 +106,4 @@ __all__ = [
     "precision_limit",
     "radius_budget",
     "radius_schedule",
-    "spanning_parent",
 ]

@@ -1,4 +1,5 @@
-"""The spanning tree both constructions walk, level by level, and the map that turns
+"""The spanning tree both constructions walk (each node under
+:attr:`~hyptax.data.taxonomy.Taxonomy.tree_parent`), level by level, and the map that turns
 a point of a parent's tangent frame into a child's direction."""
 
 from __future__ import annotations
@@ -8,25 +9,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..data.taxonomy import Taxonomy
-
-
-def spanning_parent(tax: Taxonomy) -> np.ndarray:
-    """``(n,)`` int64: the kept parent of every node, ``-1`` for roots.
-
-    A node keeps its deepest parent (so its longest-path depth is its tree depth),
-    ties broken by the lowest parent index.
-    """
-    parent = np.full(tax.n_nodes, -1, dtype=np.int64)
-    if tax.n_edges == 0:
-        return parent
-    child = tax.child.astype(np.int64)
-    par = tax.parent.astype(np.int64)
-    order = np.lexsort((par, -tax.depth[par].astype(np.int64), child))
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = child[order][1:] != child[order][:-1]
-    pick = order[first]
-    parent[child[pick]] = par[pick]
-    return parent
 
 
 @dataclass(frozen=True, eq=False)
@@ -50,7 +32,7 @@ class SpanningTree:
 
     @classmethod
     def build(cls, tax: Taxonomy) -> SpanningTree:
-        parent = spanning_parent(tax)
+        parent = tax.tree_parent  # read-only; a virtual root appends a copy
         level = tax.depth.astype(np.int64)
         n = tax.n_nodes
         roots = np.flatnonzero(parent < 0)

@@ -258,18 +258,37 @@ class Taxonomy:
     def n_closure(self) -> int:
         return len(self.closure[0])
 
+    @cached_property
+    def tree_parent(self) -> np.ndarray:
+        """``(n,)`` int64, read-only: the one parent each node hangs from in the
+        hierarchy's spanning tree (``-1`` for roots). The rule: the deepest parent,
+        so that ``depth[tree_parent[u]] == depth[u] - 1`` and the tree depth is the
+        longest-path depth; ties go to the lowest parent index. On a tree it is the
+        parent. Sampling, the constructions, :meth:`top_level` and :meth:`lineage`
+        all follow it.
+
+        >>> diamond = Taxonomy.from_edges(list("rabc"), [1, 2, 3, 3], [0, 0, 2, 1])
+        >>> diamond.tree_parent.tolist()  # c under a and b, both at depth 1: a
+        [-1, 0, 0, 1]
+        """
+        out = np.full(self.n_nodes, -1, dtype=np.int64)
+        child, parent = self.child.astype(np.int64), self.parent.astype(np.int64)
+        order = np.lexsort((parent, -self.depth[parent].astype(np.int64), child))
+        first = np.ones(len(order), dtype=bool)  # each child's first: deepest, lowest
+        first[1:] = child[order][1:] != child[order][:-1]
+        out[child[order[first]]] = parent[order[first]]
+        out.flags.writeable = False
+        return out
+
     def top_level(self) -> np.ndarray:
-        """``(n,)`` int32: each node's top-level group, the depth-1 ancestor on its
-        first parent path (``-1`` for roots). With a single root these are the
+        """``(n,)`` int32: each node's top-level group, its depth-1 ancestor along
+        :attr:`tree_parent` (``-1`` for roots). With a single root these are the
         root's children; with several roots, the roots themselves."""
-        first_parent = self.first_parent
+        up = self.tree_parent
         level = 0 if len(self.roots) > 1 else 1
-        group = np.where(self.depth == level, np.arange(self.n_nodes), -1)
-        cur = np.arange(self.n_nodes)
-        for _ in range(int(self.depth.max(initial=0))):
-            cur = np.where(first_parent[cur] >= 0, first_parent[cur], cur)
-            hit = (group < 0) & (self.depth[cur] == level)
-            group[hit] = cur[hit]
+        group = np.arange(self.n_nodes)
+        for _ in range(int(self.depth.max(initial=0)) - level):
+            group = np.where(self.depth[group] > level, up[group], group)
         group[self.depth < level] = -1
         return group.astype(INDEX)
 
@@ -288,21 +307,13 @@ class Taxonomy:
         """Map from display name to the indices of the nodes that have it."""
         return index_names(self.names.tolist())
 
-    @cached_property
-    def first_parent(self) -> np.ndarray:
-        """``(n,)`` int64: each node's first listed parent (-1 for roots), the path
-        :meth:`top_level` and :meth:`lineage` follow."""
-        first = np.full(self.n_nodes, -1, dtype=np.int64)
-        first[self.child[::-1]] = self.parent[::-1]
-        return first
-
     def lineage(self, i: int) -> list[str]:
-        """Names of node ``i``'s ancestors along its first parents, root first."""
+        """Names of node ``i``'s ancestors along :attr:`tree_parent`, root first."""
         out = []
-        i = int(self.first_parent[i])
+        i = int(self.tree_parent[i])
         while i >= 0:
             out.append(str(self.names[i]))
-            i = int(self.first_parent[i])
+            i = int(self.tree_parent[i])
         return out[::-1]
 
     def rank_counts(self) -> Counter[str]:
