@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..data import csr
 from ..data.taxonomy import Taxonomy
 
 
@@ -63,13 +64,10 @@ class SpanningTree:
         """Children of ``parents`` as flat arrays: ``(kids, owner, rank, count)`` where
         ``parents[owner[i]]`` is the parent of ``kids[i]``, ``rank[i]`` its position
         among its siblings and ``count[i]`` the number of siblings (itself included)."""
-        cnt = self.kid_start[parents + 1] - self.kid_start[parents]
-        total = int(cnt.sum())
+        pos, cnt = csr.positions(self.kid_start, parents)
+        rank = pos - np.repeat(self.kid_start[parents], cnt)
         owner = np.repeat(np.arange(len(parents)), cnt)
-        offset = np.repeat(np.cumsum(cnt) - cnt, cnt)
-        rank = np.arange(total) - offset
-        kids = self.kid_order[np.repeat(self.kid_start[parents], cnt) + rank]
-        return kids, owner, rank, np.repeat(cnt, cnt)
+        return self.kid_order[pos], owner, rank, np.repeat(cnt, cnt)
 
 
 def tangent_directions(u_parent: np.ndarray, z: np.ndarray) -> np.ndarray:

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import AmbiguousName, InputError, brief
+from . import csr
 
 INDEX = np.int32
 
@@ -140,12 +141,9 @@ class Taxonomy:
         key = unique_sorted(desc * n + anc)
         desc, anc = key // n, key % n
         # Redundant pairs (u, a): u -> b -> a for some b. Join (u, b) with (b, a).
-        order = np.argsort(desc, kind="stable")
-        starts = np.searchsorted(desc[order], np.arange(n + 1))
-        counts = starts[anc + 1] - starts[anc]
-        u = np.repeat(desc, counts)
-        pos = np.repeat(starts[anc] - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
-        redundant = unique_sorted(u * n + anc[order][pos])
+        ptr, above = csr.group(desc, anc, n)
+        pos, counts = csr.positions(ptr, anc)
+        redundant = unique_sorted(np.repeat(desc, counts) * n + above[pos])
         direct = key[~_member(key, redundant)]
         tax = cls.from_edges(ids, direct // n, direct % n, **kwargs)
         if keep_pairs:
@@ -214,19 +212,13 @@ class Taxonomy:
         if self.is_tree:
             return self._tree_closure()
         n = self.n_nodes
-        order = np.argsort(self.child, kind="stable")
-        pc, pp = self.child[order].astype(np.int64), self.parent[order].astype(np.int64)
-        starts = np.searchsorted(pc, np.arange(n + 1))
-        n_parents = np.diff(starts)
-        d, a = pc, pp
+        ptr, up = csr.group(self.child, self.parent.astype(np.int64), n)
+        d, a = np.repeat(np.arange(n), np.diff(ptr)), up
         out_d, out_a = [d], [a]
         seen = np.sort(d * n + a)
         while len(d):
-            cnt = n_parents[a]
-            nd = np.repeat(d, cnt)
-            pos = np.repeat(starts[a] - np.cumsum(cnt) + cnt, cnt) + np.arange(cnt.sum())
-            na = pp[pos]
-            key = unique_sorted(nd * n + na)
+            pos, cnt = csr.positions(ptr, a)
+            key = unique_sorted(np.repeat(d, cnt) * n + up[pos])
             key = key[~_member(key, seen)]
             seen = np.sort(np.concatenate([seen, key]))
             d, a = key // n, key % n
@@ -328,16 +320,12 @@ class Taxonomy:
         n = self.n_nodes
         depth = np.zeros(n, dtype=INDEX)
         remaining = np.bincount(self.child, minlength=n)  # parents not yet placed
-        order = np.argsort(self.parent, kind="stable")
-        kc = self.child[order]
-        starts = np.searchsorted(self.parent[order], np.arange(n + 1))
+        ptr, below = csr.group(self.parent, self.child, n)
         frontier = np.flatnonzero(remaining == 0)
         level = 0
         while len(frontier):
             depth[frontier] = level
-            cnt = starts[frontier + 1] - starts[frontier]
-            pos = np.repeat(starts[frontier] - np.cumsum(cnt) + cnt, cnt) + np.arange(cnt.sum())
-            kids = kc[pos]
+            kids = below[csr.positions(ptr, frontier)[0]]
             np.subtract.at(remaining, kids, 1)
             frontier = unique_sorted(kids[remaining[kids] == 0])
             level += 1
