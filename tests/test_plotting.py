@@ -113,3 +113,12 @@ def test_rim_crowded_embeddings_are_scaled_for_display_and_say_so():
     d0 = 2 * np.arctanh(np.linalg.norm(crowded.poincare(), axis=1))
     assert (np.diff(r[np.argsort(d0)]) >= -1e-12).all()  # radii stay in the order of depth
     assert "scaled" not in disk_coordinates(e, "auto")[1]  # ordinary embeddings: true radius
+
+
+def test_without_matplotlib_the_error_names_the_extra(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    with pytest.raises(HyptaxError, match=r"need matplotlib, .*: pip install 'hyptax\[plot\]'$"):
+        plot_curves([])

@@ -47,7 +47,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import HyptaxError
+from ..errors import HyptaxError, require
 from ..files import os_problem
 from . import csr
 from .edgelist import reduce_closure
@@ -149,7 +149,7 @@ def open_reader(root: str | Path) -> Iterator[object]:
             "(`apt-get install wordnet-base`) or pass wordnet:nouns@DIR with the folder "
             "holding data.noun and index.noun"
         )
-    import nltk
+    nltk = require("nltk")
     from nltk.corpus.reader.wordnet import WordNetCorpusReader
 
     class _Reader(WordNetCorpusReader):  # type: ignore[misc]
