@@ -153,6 +153,8 @@ class TrainConfig:
             :mod:`hyptax.training.fused` where it applies (numba, CPU, Poincaré),
             else with autograd; ``"torch"`` always autograd; ``"fused"`` insists.
         gpu: CUDA device index, or -1 for the CPU.
+        data_cache: read the dataset from the user's cache of prepared datasets, and
+            keep it there (:mod:`hyptax.data.cache`); ``--no-cache`` turns it off.
     """
 
     data: str = "ncbi:small"
@@ -189,6 +191,7 @@ class TrainConfig:
     threads: int = 0
     gpu: int = -1
     backend: str = "auto"
+    data_cache: bool = True
 
     def __post_init__(self) -> None:
         if isinstance(self.data_options, dict):

@@ -245,7 +245,7 @@ def _taxonomy(args: argparse.Namespace, emb: Embeddings) -> Taxonomy:
     else:
         options = data_options(args)
     try:
-        tax = load_with_status(spec, options)
+        tax = load_with_status(spec, options, cache=not args.no_cache)
     except HyptaxError as exc:
         if args.data is not None:
             raise

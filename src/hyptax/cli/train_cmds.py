@@ -171,6 +171,8 @@ def given_settings(args: argparse.Namespace, flags: list[str] | None = None) -> 
     options = data_options(args)
     if options != DataOptions():
         given["data_options"] = options
+    if args.no_cache:
+        given["data_cache"] = False
     return given
 
 
