@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import balanced_tree
 from hyptax.data.taxonomy import Taxonomy
 from hyptax.embeddings import Embeddings
 from hyptax.errors import HyptaxError
@@ -13,19 +14,8 @@ from hyptax.manifolds import get_manifold
 from hyptax.plotting import disk_coordinates, plot_curves, plot_depth, plot_disk, save_figure
 
 
-def tree(branching=(4, 3, 3)) -> Taxonomy:
-    child, parent, level, n = [], [], [0], 1
-    for b in branching:
-        nxt = []
-        for p in level:
-            for _ in range(b):
-                child.append(n)
-                parent.append(p)
-                nxt.append(n)
-                n += 1
-        level = nxt
-    ids = [f"n{i}" for i in range(n)]
-    return Taxonomy.from_edges(ids, np.array(child), np.array(parent), source="toy")
+def tree(branching: tuple[int, ...] = (4, 3, 3)) -> Taxonomy:
+    return balanced_tree(branching)
 
 
 def emb(t: Taxonomy, dim: int, manifold: str = "poincare") -> Embeddings:

@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 import torch
-from trees import random_taxonomy, tree, write_tsv
 
+from conftest import balanced_tree, random_taxonomy, write_tsv
 from hyptax.config import TrainConfig
 from hyptax.errors import HyptaxError
 from hyptax.manifolds import numerics
@@ -17,7 +17,7 @@ from hyptax.training.checkpoint import load_checkpoint
 
 @pytest.fixture(scope="module")
 def tree_tsv(tmp_path_factory):
-    return write_tsv(tree((3, 4, 5, 4)), tmp_path_factory.mktemp("data") / "tree.tsv")
+    return write_tsv(balanced_tree((3, 4, 5, 4)), tmp_path_factory.mktemp("data") / "tree.tsv")
 
 
 @pytest.fixture(scope="module")
