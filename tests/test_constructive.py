@@ -284,7 +284,9 @@ def test_subtrees_stay_in_their_caps():
 
 
 # ------------------------------------------------------------------ any fan-out
-@pytest.mark.parametrize("d", [10, 20, 50])
+@pytest.mark.parametrize(  # one code path: the quick tier runs it at d = 10
+    "d", [10, pytest.param(20, marks=pytest.mark.slow), pytest.param(50, marks=pytest.mark.slow)]
+)
 def test_a_hundred_thousand_directions_on_the_sphere(d):
     """Beyond what one lattice shell can enumerate, a product of two point sets."""
     pts, bound = C.points.sphere_points(100_000, d, np.random.default_rng(0))

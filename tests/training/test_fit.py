@@ -97,7 +97,7 @@ def test_guard_gives_up_with_a_clear_error(dag_tsv, monkeypatch):
 
 @pytest.mark.parametrize("backend", ["fused", "torch"])
 def test_lr_x100_in_float32_stays_inside(dag_tsv, backend):
-    config = TrainConfig(data=dag_tsv, epochs=12, eval_every=3, threads=1, dtype="float32",
+    config = TrainConfig(data=dag_tsv, epochs=6, eval_every=2, threads=1, dtype="float32",
                          lr=TrainConfig.lr * 100, backend=backend, burn_in=0)  # fmt: skip
     result = run(config, report=False, echo=quiet([]))
     w = result.table.weight

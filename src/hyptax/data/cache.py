@@ -21,6 +21,7 @@ from the source and replaced; a cache that cannot be written is skipped (logged)
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -121,7 +122,8 @@ def read(name: str) -> Taxonomy | None:
         return prepared.load(path)
     except (HyptaxError, OSError, ValueError) as exc:
         log.warning("ignoring the damaged cached dataset %s (%s)", path, exc)
-        path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)
         return None
 
 
