@@ -45,23 +45,39 @@ def test_prepare_then_info(edges: Path, tmp_path: Path, capsys) -> None:
         ("", r"bad\.tsv: .*empty"),
     ],
 )
-def test_bad_input_is_one_line_exit_2(tmp_path: Path, content: str, message: str) -> None:
+def test_bad_input_is_one_line_exit_2(tmp_path: Path, content: str, message: str, capsys) -> None:
     bad = tmp_path / "bad.tsv"
     bad.write_text(content)
     out = tmp_path / "never.npz"
-    proc = subprocess.run(
-        [sys.executable, "-m", "hyptax", "prepare", str(bad), "-o", str(out)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert proc.returncode == 2
-    err = proc.stderr.strip()
-    assert "Traceback" not in err
+    assert main(["prepare", str(bad), "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 2  # "loading ..." and the one-line error
     assert err.splitlines()[-1].startswith("hyptax: error: ")
     assert re.search(message, err.splitlines()[-1]), err
     assert not out.exists() and list(tmp_path.glob("*.tmp")) == []
+
+
+def test_a_missing_extra_is_one_line_naming_the_pip_install(tmp_path: Path, capsys, monkeypatch):
+    from hyptax.data import wordnet
+
+    for name in wordnet.REQUIRED_FILES:  # WordNet's files are there; nltk is not
+        (tmp_path / name).write_text("")
+    monkeypatch.setitem(sys.modules, "nltk", None)
+    assert main(["info", f"wordnet:mammals@{tmp_path}", "--no-cache"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == ("hyptax: error: the WordNet datasets need nltk, which is not installed: "
+                       "pip install 'hyptax[wordnet]'")  # fmt: skip
+
+
+def test_commands_import_only_what_they_use(edges: Path) -> None:
+    """`hyptax info` on an edge list imports neither torch nor an optional extra."""
+    code = (
+        "import sys; from hyptax.cli import main; main(['info', sys.argv[1], '--no-cache']); "
+        "print(*sorted({'torch', 'numba', 'matplotlib', 'nltk', 'gensim'} & set(sys.modules)))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, str(edges)], capture_output=True,
+                          text=True, check=True)  # fmt: skip
+    assert proc.stdout.splitlines()[-1] == ""
 
 
 def test_unknown_spec(capsys) -> None:

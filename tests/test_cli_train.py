@@ -248,3 +248,18 @@ def test_a_metric_run_is_not_trained_on_resume(tmp_path, capsys):
     assert main(["train", "--out", out, "--resume", "--epochs", "2", "--threads", "1"]) == 0
     assert "the metric construction is exact on this tree" in capsys.readouterr().out
     assert torch.load(tmp_path / "run" / "last.pt", weights_only=True)["epoch"] == 0
+
+
+def test_flag_choices_are_the_registries(monkeypatch):
+    from hyptax import export, manifolds, optim
+    from hyptax.cli import build_parser
+
+    monkeypatch.setitem(optim.OPTIMIZERS, "new-opt", optim.RiemannianSGD)
+    monkeypatch.setitem(manifolds.MANIFOLDS, "new-ball", manifolds.PoincareBall)
+    monkeypatch.setattr(export, "FORMATS", (*export.FORMATS, "new-format"))
+    parser = build_parser()
+    args = parser.parse_args(["train", "--out", "x", "--optimizer", "new-opt",
+                              "--manifold", "new-ball"])  # fmt: skip
+    assert (args.optimizer, args.manifold) == ("new-opt", "new-ball")
+    args = parser.parse_args(["export", "ck.pt", "--format", "new-format", "-o", "x"])
+    assert args.fmt == "new-format"

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import balanced_tree
 from hyptax.data.taxonomy import Taxonomy
 from hyptax.embeddings import Embeddings
 from hyptax.errors import HyptaxError
@@ -13,19 +14,8 @@ from hyptax.manifolds import get_manifold
 from hyptax.plotting import disk_coordinates, plot_curves, plot_depth, plot_disk, save_figure
 
 
-def tree(branching=(4, 3, 3)) -> Taxonomy:
-    child, parent, level, n = [], [], [0], 1
-    for b in branching:
-        nxt = []
-        for p in level:
-            for _ in range(b):
-                child.append(n)
-                parent.append(p)
-                nxt.append(n)
-                n += 1
-        level = nxt
-    ids = [f"n{i}" for i in range(n)]
-    return Taxonomy.from_edges(ids, np.array(child), np.array(parent), source="toy")
+def tree(branching: tuple[int, ...] = (4, 3, 3)) -> Taxonomy:
+    return balanced_tree(branching)
 
 
 def emb(t: Taxonomy, dim: int, manifold: str = "poincare") -> Embeddings:
@@ -39,8 +29,11 @@ def emb(t: Taxonomy, dim: int, manifold: str = "poincare") -> Embeddings:
 def n_colours(path) -> int:
     from matplotlib.image import imread
 
-    img = imread(str(path))
-    return len(np.unique(img.reshape(-1, img.shape[-1]), axis=0))
+    img = np.round(imread(str(path)) * 255).astype(np.uint32)  # (h, w, 3 or 4) in 0..255
+    packed = img[..., 0] << 24 | img[..., 1] << 16 | img[..., 2] << 8  # one int per pixel
+    if img.shape[-1] == 4:
+        packed |= img[..., 3]
+    return len(np.unique(packed))  # (np.unique over float rows took seconds)
 
 
 def test_disk_view_of_dim_two_is_the_embedding():
@@ -113,3 +106,12 @@ def test_rim_crowded_embeddings_are_scaled_for_display_and_say_so():
     d0 = 2 * np.arctanh(np.linalg.norm(crowded.poincare(), axis=1))
     assert (np.diff(r[np.argsort(d0)]) >= -1e-12).all()  # radii stay in the order of depth
     assert "scaled" not in disk_coordinates(e, "auto")[1]  # ordinary embeddings: true radius
+
+
+def test_without_matplotlib_the_error_names_the_extra(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    with pytest.raises(HyptaxError, match=r"need matplotlib, .*: pip install 'hyptax\[plot\]'$"):
+        plot_curves([])

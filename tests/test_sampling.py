@@ -3,25 +3,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import random_taxonomy as shared_random_taxonomy
 from hyptax.data.taxonomy import Taxonomy
 from hyptax.sampling import NegativeSampler, RelationIndex, RowGatherer
 
 
 def random_taxonomy(n: int, seed: int, dag: bool) -> Taxonomy:
-    rng = np.random.default_rng(seed)
-    child, parent = [], []
-    for i in range(1, n):
-        lo = max(0, i - 1 - int(rng.integers(1, 20)))
-        k = 2 if dag and i - lo >= 2 and rng.random() < 0.2 else 1
-        for p in rng.choice(np.arange(lo, i), size=k, replace=False):
-            child.append(i)
-            parent.append(int(p))
-    n_roots = int(rng.integers(0, 3))  # a few extra roots with small subtrees
-    for r in range(n, n + n_roots):
-        child.append(r + n_roots)
-        parent.append(r)
-    total = n + 2 * n_roots
-    return Taxonomy.from_edges([f"x{i}" for i in range(total)], np.array(child), np.array(parent))
+    return shared_random_taxonomy(n, seed, dag=dag, reach=20, extra_roots=True)
 
 
 def truth(tax: Taxonomy) -> tuple[np.ndarray, np.ndarray]:

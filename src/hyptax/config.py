@@ -78,6 +78,10 @@ BACKENDS: tuple[str, ...] = ("auto", "torch", "fused")
 NEGATIVES: tuple[str, ...] = ("related", "ancestors")
 GEOMETRIES: tuple[str, ...] = ("metric", "order")
 PRECISIONS: tuple[str, ...] = ("auto", "float64", "extended")
+"""``--precision`` (:func:`hyptax.constructive.build`): ``float64`` keeps plain
+coordinates of the run's dtype (steps shrunk to fit), ``extended`` stores polar points
+(:mod:`hyptax.manifolds.extended`), ``auto`` takes extended precision only when a tree
+needs more radius than plain coordinates hold."""
 
 
 @dataclass(frozen=True)
@@ -162,6 +166,8 @@ class TrainConfig:
             :mod:`hyptax.training.fused` where it applies (numba, CPU, Poincaré),
             else with autograd; ``"torch"`` always autograd; ``"fused"`` insists.
         gpu: CUDA device index, or -1 for the CPU.
+        data_cache: read the dataset from the user's cache of prepared datasets, and
+            keep it there (:mod:`hyptax.data.cache`); ``--no-cache`` turns it off.
     """
 
     data: str = "ncbi:small"
@@ -199,6 +205,7 @@ class TrainConfig:
     threads: int = 0
     gpu: int = -1
     backend: str = "auto"
+    data_cache: bool = True
 
     def __post_init__(self) -> None:
         if isinstance(self.data_options, dict):
@@ -361,9 +368,8 @@ class EvalConfig:
             take ~25 s, so it is sampled).
         auto_sample, min_sample: the most and the fewest nodes an automatic sample ranks.
         quick_max_cost: the per-evaluation budget of ``quick_metrics`` (every few
-            epochs; about 6 s): fewer than ``quick_sample`` anchors where it is exceeded.
+            epochs; about 6 s): fewer than its ``n_sample`` anchors where it is exceeded.
         n_bootstrap, ci_level: the bootstrap behind every confidence interval.
-        quick_sample: nodes ranked by the every-epoch ``quick_metrics``.
         n_pairs: same-clade pairs and as many cross-clade pairs drawn per rank for
             clade separation (at least), and the (query, target) pairs of the
             faithfulness correlation.
@@ -393,7 +399,6 @@ class EvalConfig:
     quick_max_cost: float = 2e10
     n_bootstrap: int = 1000
     ci_level: float = 0.95
-    quick_sample: int = 1000
     n_pairs: int = 100_000
     min_clade_size: int = 10
     purity_k: int = 10
@@ -413,7 +418,7 @@ class EvalConfig:
         _positive(exact_max_cost=self.exact_max_cost, auto_sample=self.auto_sample)
         _positive(min_sample=self.min_sample, quick_max_cost=self.quick_max_cost)
         _positive(exact_max_work=self.exact_max_work)
-        _positive(n_bootstrap=self.n_bootstrap, quick_sample=self.quick_sample)
+        _positive(n_bootstrap=self.n_bootstrap)
         _positive(n_pairs=self.n_pairs, purity_k=self.purity_k, purity_queries=self.purity_queries)
         _positive(faithful_queries=self.faithful_queries, faithful_k=self.faithful_k)
         _positive(faithful_max_work=self.faithful_max_work)

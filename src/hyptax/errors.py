@@ -6,8 +6,10 @@ with status 2. Anything else escaping to the CLI is a bug in hyptax.
 
 from __future__ import annotations
 
+import importlib
 import reprlib
 from os import PathLike
+from types import ModuleType
 
 
 class HyptaxError(Exception):
@@ -61,6 +63,31 @@ class AmbiguousName(HyptaxError):
 
 _REPR = reprlib.Repr()
 _REPR.maxstring = _REPR.maxother = 200
+
+
+EXTRAS: dict[str, tuple[str, str]] = {
+    "matplotlib": ("plot", "pictures (hyptax plot)"),
+    "nltk": ("wordnet", "the WordNet datasets"),
+}
+"""Optional dependencies: module -> (the extra that installs it, what needs it)."""
+
+
+def require(module: str) -> ModuleType:
+    """Import an optional dependency (a key of :data:`EXTRAS`), or raise a one-line
+    HyptaxError naming the ``pip install`` that brings it.
+
+    >>> require("nltk").__name__  # doctest: +SKIP
+    'nltk'
+    """
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name != module:  # the module is there but broken: not ours to explain
+            raise
+        extra, what = EXTRAS[module]
+        raise HyptaxError(
+            f"{what} need {module}, which is not installed: pip install 'hyptax[{extra}]'"
+        ) from None
 
 
 def brief(value: object, width: int = 60) -> str:

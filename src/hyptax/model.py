@@ -26,7 +26,6 @@ from .data.taxonomy import Taxonomy
 from .losses import target_radius
 from .manifolds import Manifold
 from .manifolds.extended import Polar
-from .sampling import deepest_parent
 
 DEPTH_INIT_NOISE = 1.0
 """Depth init: a child's direction is its parent's plus Gaussian noise of this norm."""
@@ -118,7 +117,7 @@ def _depth_points(
     tax: Taxonomy, dim: int, radius: np.ndarray, gen: torch.Generator
 ) -> torch.Tensor:
     """Poincaré points at distance ``radius`` from the origin, directions inherited."""
-    parent = torch.from_numpy(deepest_parent(tax))
+    parent = torch.tensor(tax.tree_parent)
     depth = torch.from_numpy(tax.depth.astype(np.int64))
     noise = torch.randn(tax.n_nodes, dim, generator=gen, dtype=torch.float64)
     direction = noise.clone()

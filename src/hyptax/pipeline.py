@@ -36,7 +36,9 @@ from .training.checkpoint import check_same_data, load_checkpoint, save_checkpoi
 from .training.fit import FitState, RunFiles, fit
 from .training.pairs import TrainData, build_training_data
 
-RESUMABLE_CHANGES = ("epochs", "early_stopping", "eval_every", "threads", "gpu", "backend")
+RESUMABLE_CHANGES = (
+    "epochs", "early_stopping", "eval_every", "threads", "gpu", "backend", "data_cache",
+)  # fmt: skip
 """Config fields a resumed run may change; any other difference is refused."""
 
 Echo = Callable[[str], None]
@@ -209,7 +211,7 @@ def load_data(
     run (``training`` or not) fits in memory, before the closure is built."""
     from .training.memory import check_memory
 
-    tax = load_taxonomy(config.data, config.data_options)
+    tax = load_taxonomy(config.data, config.data_options, cache=config.data_cache)
     check_memory(tax, config, training=training)
     echo(f"{shown or config.data}: {tax.n_nodes:,} nodes, {tax.n_closure:,} closure pairs")
     return tax

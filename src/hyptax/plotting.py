@@ -31,7 +31,7 @@ import numpy as np
 
 from .data.taxonomy import Taxonomy
 from .embeddings import Embeddings
-from .errors import HyptaxError
+from .errors import HyptaxError, require
 from .files import atomic_write, is_stdout
 
 MAX_POINTS = 200_000
@@ -122,6 +122,7 @@ def plot_disk(
     """The Poincaré disk view (see the module docstring and :func:`disk_coordinates`
     for ``scale``); returns a matplotlib Figure. Labels that would overlap a larger
     group's label are left out."""
+    require("matplotlib")
     from matplotlib.figure import Figure
     from matplotlib.patches import Circle
 
@@ -184,6 +185,7 @@ def plot_disk(
 
 def plot_depth(emb: Embeddings, tax: Taxonomy) -> Any:
     """Distance from the origin per depth, one box per depth; returns a Figure."""
+    require("matplotlib")
     from matplotlib.figure import Figure
 
     from .manifolds import get_manifold
@@ -210,6 +212,7 @@ def plot_depth(emb: Embeddings, tax: Taxonomy) -> Any:
 
 def plot_curves(records: list[dict[str, Any]]) -> Any:
     """Training curves (one panel per metric family present); returns a Figure."""
+    require("matplotlib")
     from matplotlib.figure import Figure
 
     panels = [

@@ -7,7 +7,7 @@ either way, and ``w != u``. They are filtered against the *whole* closure (held-
 pairs too), so a true pair is never pushed apart.
 
 Relatedness is answered in O(1) per pair, vectorised, without searching the
-closure: a spanning tree of the hierarchy (each node under its deepest parent) is
+closure: a spanning tree of the hierarchy (:attr:`Taxonomy.tree_parent`) is
 numbered in depth-first order, so ``w`` is a tree descendant of ``u`` exactly when
 ``tin[u] <= tin[w] < tout[u]``. On a DAG the few closure pairs the spanning tree
 misses are kept as sorted int64 keys and searched only for nodes that have any.
@@ -54,7 +54,7 @@ class RelationIndex:
         n = tax.n_nodes
         self.n = n
         self.depth = tax.depth.astype(np.int64)
-        self.tree_parent = deepest_parent(tax)
+        self.tree_parent = tax.tree_parent
         self.tin, self.size = _euler_numbering(self.tree_parent, self.depth)
         self.tout = self.tin + self.size
         self.node_at = np.empty(n, dtype=np.int64)
@@ -194,16 +194,6 @@ def _isin_sorted(keys: np.ndarray, table: np.ndarray) -> np.ndarray:
     pos = np.searchsorted(table, keys)
     pos[pos == len(table)] = 0
     return table[pos] == keys
-
-
-def deepest_parent(tax: Taxonomy) -> np.ndarray:
-    """``(n,)`` int64: each node's parent of greatest depth (-1 for roots), so that
-    ``depth[parent] == depth[node] - 1`` along the spanning tree."""
-    child, parent = tax.child.astype(np.int64), tax.parent.astype(np.int64)
-    order = np.lexsort((tax.depth[parent], child))  # by child, then parent depth
-    out = np.full(tax.n_nodes, -1, dtype=np.int64)
-    out[child[order]] = parent[order]  # the last write per child wins: deepest parent
-    return out
 
 
 def _euler_numbering(parent: np.ndarray, depth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

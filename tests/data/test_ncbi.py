@@ -335,6 +335,7 @@ def test_mammalia_by_name_and_taxid_and_cleaned(snapshot):
     assert set(below) <= set(MAIN_RANKS[MAIN_RANKS.index("class") + 1 :])
 
 
+@pytest.mark.slow  # the quick tier: test_whole_tree_keeps_every_taxon_under_one_root
 def test_whole_tree_counts(snapshot):
     tax = ncbi.load(None, DataOptions())
     assert tax.n_nodes == len(snapshot[0]) == 2_609_295

@@ -112,6 +112,23 @@ def test_top_level_groups() -> None:
     assert tax.top_level().tolist() == [-1, 1, 2, 1, 1]
 
 
+def test_one_tree_parent_rule_on_a_diamond() -> None:
+    """Every user of a node's one parent follows Taxonomy.tree_parent: the deepest
+    parent, ties to the lowest index (the rules used to disagree here)."""
+    from hyptax.constructive.tree import SpanningTree
+    from hyptax.sampling import RelationIndex
+
+    # r; a, b under r; x under a; c under b (listed first) and x; d under a and b (a tie)
+    tax = Taxonomy.from_edges(list("rabxcd"), [1, 2, 3, 4, 4, 5, 5], [0, 0, 1, 2, 3, 1, 2])
+    assert tax.tree_parent.tolist() == [-1, 0, 0, 1, 3, 1]
+    assert tax.top_level().tolist() == [-1, 1, 2, 1, 1, 1]
+    assert tax.lineage(4) == ["r", "a", "x"]
+    assert RelationIndex(tax).tree_parent.tolist() == tax.tree_parent.tolist()
+    assert SpanningTree.build(tax).parent.tolist() == tax.tree_parent.tolist()
+    with pytest.raises(ValueError):
+        tax.tree_parent[1] = 2  # cached and shared: read-only
+
+
 def test_lookup_and_suggestions() -> None:
     tax = Taxonomy.from_edges(["1", "2"], [1], [0], names=["Mammalia", "Primates"])
     assert tax.lookup("2") == 1

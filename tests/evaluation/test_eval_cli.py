@@ -6,8 +6,8 @@ import json
 
 import numpy as np
 import pytest
-from evaltrees import balanced_tree, fan_embedding
 
+from conftest import balanced_tree, fan_embedding
 from hyptax.cli import main
 from hyptax.data import prepared
 from hyptax.data.taxonomy import Taxonomy

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 import torch
-from evaltrees import balanced_tree, fan_embedding, random_dag
 
+from conftest import balanced_tree, fan_embedding, random_dag
 from hyptax.config import EvalConfig
 from hyptax.data.taxonomy import Taxonomy
 from hyptax.embeddings import Embeddings

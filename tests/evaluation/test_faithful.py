@@ -8,11 +8,11 @@ import math
 import numpy as np
 import pytest
 import torch
-from evaltrees import balanced_tree, fan_embedding, random_dag
 from scipy import stats
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import shortest_path
 
+from conftest import balanced_tree, fan_embedding, random_dag
 from hyptax.config import EvalConfig
 from hyptax.data.taxonomy import Taxonomy
 from hyptax.errors import ConfigError

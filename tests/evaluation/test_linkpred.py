@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from evaltrees import balanced_tree, fan_embedding, random_dag
 
+from conftest import balanced_tree, fan_embedding, random_dag
 from hyptax.evaluation.geometry import ball_view
 from hyptax.evaluation.linkpred import implied_by, link_prediction, split_edges
 

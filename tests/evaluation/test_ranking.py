@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from evaltrees import balanced_tree, fan_embedding, random_dag
 
+from conftest import balanced_tree, fan_embedding, random_dag
 from hyptax.evaluation.geometry import ball_view
 from hyptax.evaluation.ranking import Queries, reconstruction
 from hyptax.manifolds import get_manifold

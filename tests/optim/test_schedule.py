@@ -6,6 +6,7 @@ import itertools
 
 import pytest
 
+from hyptax.config import TrainConfig
 from hyptax.errors import ConfigError
 from hyptax.optim import SCHEDULES, lr_at
 
@@ -16,9 +17,16 @@ def test_burn_in_then_constant():
     assert lr_at(0, lr=0.3) == 0.3
 
 
+def test_defaults_are_the_configs():
+    config = TrainConfig()
+    assert lr_at(0, lr=1.0, burn_in=1) == config.burn_in_factor
+    assert lr_at(5, lr=1.0, burn_in=1) == lr_at(5, lr=1.0, burn_in=1, schedule=config.lr_schedule)
+
+
 @pytest.mark.parametrize("schedule", ["cosine", "linear"])
 def test_decay_runs_from_lr_to_final(schedule):
-    kw = dict(lr=1.0, burn_in=2, schedule=schedule, epochs=12, final_factor=0.1)
+    kw = dict(lr=1.0, burn_in=2, burn_in_factor=0.01, schedule=schedule, epochs=12,
+              final_factor=0.1)
     lrs = [lr_at(e, **kw) for e in range(14)]
     assert lrs[:2] == pytest.approx([0.01, 0.01])
     assert lrs[2] == pytest.approx(1.0)

@@ -179,6 +179,7 @@ def npz_members(path: Path) -> dict[str, bytes]:
         return {name: z.read(name) for name in sorted(z.namelist())}
 
 
+@pytest.mark.slow  # the quick tier: atomic writes in process (test_files.py, test_resources.py)
 def test_prepare_killed_leaves_old_or_new(tmp_path: Path, n_kills: int = 3, seed: int = 7):
     import subprocess
 

@@ -299,6 +299,7 @@ def run_hyptax(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow  # the quick tier runs the same inputs in process (test_prepare_sample)
 def test_subprocess_sample(tmp_path: Path) -> None:
     """A few bad inputs through a real process: exit status 2, one error line on
     stderr after the progress line, no traceback, no output file."""

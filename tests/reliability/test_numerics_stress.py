@@ -183,7 +183,20 @@ RUNS: list[tuple[str, str, dict[str, Any]]] = [
 ]
 
 
-@pytest.mark.parametrize(("name", "dataset", "changes"), RUNS, ids=[r[0] for r in RUNS])
+QUICK_RUNS = {
+    "tree f64 lr x1000", "tree f32 lr x1000", "tree f32 lr x1000 unclipped",
+    "tree f64 lr x1000 radam", "tree f64 lr x1000 margin loss", "tree f64 lr x1000 autograd",
+    "lorentz f32 lr x1000", "dim 2 f32 lr x100", "chain 40 f32 lr x1000",
+    "duplicates f64 lr x1000",
+}  # fmt: skip
+"""The runs of the quick tier: every code path (dtype, optimiser, loss, backend,
+manifold, tiny and deep and duplicate-heavy data, shared negatives) at its harshest
+rate; the rest (gentler rates, the other dtype, dim 200) run in the slow tier."""
+
+
+@pytest.mark.parametrize(("name", "dataset", "changes"), [
+    pytest.param(*r, id=r[0], marks=() if r[0] in QUICK_RUNS else pytest.mark.slow) for r in RUNS
+])  # fmt: skip
 def test_stress_run_stays_inside(data, tmp_path: Path, name: str, dataset: str, changes: dict):
     s = stress_run(data[dataset], tmp_path / "run", **changes)
     fuzzkit.NOTES.append(
@@ -192,7 +205,9 @@ def test_stress_run_stays_inside(data, tmp_path: Path, name: str, dataset: str, 
     )
 
 
-@pytest.mark.parametrize("dtype, factor", [("float32", 100), ("float64", 1000)])
+@pytest.mark.parametrize(
+    "dtype, factor", [("float32", 100), pytest.param("float64", 1000, marks=pytest.mark.slow)]
+)
 def test_star_with_40000_children(data, tmp_path: Path, dtype: str, factor: int) -> None:
     """NCBI has a node with 43,705 children. One epoch, no final report (its exact
     ranking of 40,001 nodes is what takes time, not training)."""

@@ -70,6 +70,7 @@ def test_one_thread_is_bit_identical(tree: str, one_thread: dict, tmp_path: Path
     assert again["map"] == one_thread["map"]
 
 
+@pytest.mark.slow  # the quick tier checks one process (test_one_thread_is_bit_identical)
 def test_one_thread_is_bit_identical_in_a_fresh_process(tree, one_thread, tmp_path) -> None:
     out = tmp_path / "run"
     flags = [f"--{k.replace('_', '-')}={v}" for k, v in SETTINGS.items() if k != "early_stopping"]
@@ -96,6 +97,7 @@ def test_one_thread_is_bit_identical_in_a_fresh_process(tree, one_thread, tmp_pa
     assert torch.equal(load_checkpoint(out / "last.pt")["weight"], one_thread["last"])
 
 
+@pytest.mark.slow  # the quick tier: the kernel's thread split (training/test_fused.py)
 def test_two_threads_same_quality(tree: str, one_thread: dict, tmp_path: Path) -> None:
     first = train(tree, tmp_path / "a", threads=2)
     second = train(tree, tmp_path / "b", threads=2)

@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 import torch
-from trees import random_taxonomy, tree, write_tsv
 
+from conftest import balanced_tree, random_taxonomy, write_tsv
 from hyptax.config import TrainConfig
 from hyptax.errors import HyptaxError
 from hyptax.manifolds import numerics
@@ -17,7 +17,7 @@ from hyptax.training.checkpoint import load_checkpoint
 
 @pytest.fixture(scope="module")
 def tree_tsv(tmp_path_factory):
-    return write_tsv(tree((3, 4, 5, 4)), tmp_path_factory.mktemp("data") / "tree.tsv")
+    return write_tsv(balanced_tree((3, 4, 5, 4)), tmp_path_factory.mktemp("data") / "tree.tsv")
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +97,7 @@ def test_guard_gives_up_with_a_clear_error(dag_tsv, monkeypatch):
 
 @pytest.mark.parametrize("backend", ["fused", "torch"])
 def test_lr_x100_in_float32_stays_inside(dag_tsv, backend):
-    config = TrainConfig(data=dag_tsv, epochs=12, eval_every=3, threads=1, dtype="float32",
+    config = TrainConfig(data=dag_tsv, epochs=6, eval_every=2, threads=1, dtype="float32",
                          lr=TrainConfig.lr * 100, backend=backend, burn_in=0)  # fmt: skip
     result = run(config, report=False, echo=quiet([]))
     w = result.table.weight

@@ -58,3 +58,13 @@ def test_available():
     assert fused.available("poincare", "softmax", cpu)
     assert not fused.available("lorentz", "softmax", cpu)
     assert not fused.available("poincare", "softmax", torch.device("cuda", 0))
+
+
+@pytest.mark.skipif(fused.numba is None, reason="needs numba")
+@pytest.mark.parametrize("chosen", ["default", "omp"])
+def test_threading_layer_is_restored(monkeypatch, chosen):
+    monkeypatch.setattr(fused.numba.config, "THREADING_LAYER", chosen)
+    with fused.calm_numba_threads():
+        inside = fused.numba.config.THREADING_LAYER
+    assert inside == ("workqueue" if chosen == "default" else chosen)  # a user's choice stays
+    assert fused.numba.config.THREADING_LAYER == chosen

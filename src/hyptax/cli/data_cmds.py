@@ -50,17 +50,23 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="drop placeholder taxa (sp., cf., uncultured, environmental samples, ...)",
     )
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="read the dataset from its source, not from (nor into) the cache of prepared "
+        "datasets (hyptax cache info)",
+    )
 
 
 def data_options(args: argparse.Namespace) -> DataOptions:
     return DataOptions(ranks=args.ranks, lowest_rank=args.lowest_rank, clean=args.clean)
 
 
-def load_with_status(spec: str, options: DataOptions) -> Taxonomy:
+def load_with_status(spec: str, options: DataOptions, *, cache: bool = True) -> Taxonomy:
     """Load a dataset, telling the user on stderr what is happening and how long it took."""
     print(f"loading {spec} ...", file=sys.stderr, flush=True)
     start = time.perf_counter()
-    tax = load_taxonomy(spec, options)
+    tax = load_taxonomy(spec, options, cache=cache)
     n_closure = tax.n_closure
     print(
         f"loaded {spec}: {tax.n_nodes:,} nodes, {n_closure:,} closure edges "
@@ -86,12 +92,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_data_options(p)
     p.set_defaults(handler=_info)
 
+    p = sub.add_parser("cache", help="the cache of prepared datasets: what it holds, or clear it")
+    p.add_argument("action", choices=("info", "clear"), help="list the cached datasets, or "
+                   "remove them all")  # fmt: skip
+    p.set_defaults(handler=_cache)
+
 
 def _prepare(args: argparse.Namespace) -> int:
     spec = given_spec(args)
     if not args.output.lower().endswith(".npz") and not is_stdout(args.output):
         args.output += ".npz"
-    tax = load_with_status(spec, data_options(args))
+    tax = load_with_status(spec, data_options(args), cache=not args.no_cache)
     meta = prepared.save(tax, args.output)
     say = sys.stderr if is_stdout(args.output) else sys.stdout  # stdout holds the data
     print(format_summary(summarize(tax)), file=say)
@@ -100,9 +111,27 @@ def _prepare(args: argparse.Namespace) -> int:
 
 
 def _info(args: argparse.Namespace) -> int:
-    tax = load_with_status(given_spec(args), data_options(args))
+    tax = load_with_status(given_spec(args), data_options(args), cache=not args.no_cache)
     info = summarize(tax)
     print(format_summary(info), file=sys.stderr if is_stdout(args.json) else sys.stdout)
     if args.json:
         write_json(args.json, info)
+    return 0
+
+
+def _cache(args: argparse.Namespace) -> int:
+    from ..data import cache
+    from ..training.memory import size
+
+    if args.action == "clear":
+        n, total = cache.clear()
+        print(f"removed {n} cached dataset(s), {size(total)}, from {cache.folder()}")
+        return 0
+    entries = cache.entries()
+    total = sum(e["bytes"] for e in entries)
+    print(f"{cache.folder()}: {len(entries)} cached dataset(s), {size(total)} "
+          f"(set {cache.ENV} to move it; --no-cache skips it)")  # fmt: skip
+    for e in entries:
+        nodes = "damaged" if e["n_nodes"] is None else f"{e['n_nodes']:,} nodes"
+        print(f"  {e['source'] or '?':<30} {nodes:>16} {size(e['bytes']):>10}  {e['path']}")
     return 0

@@ -17,6 +17,7 @@ from ..config import DataOptions, EvalConfig, from_dict
 from ..data.taxonomy import Taxonomy
 from ..errors import AmbiguousName, HyptaxError
 from ..files import is_stdout, read_jsonl, write_json
+from .choices import EXPORT_FORMATS
 from .data_cmds import add_data_options, data_options, load_with_status
 
 if TYPE_CHECKING:
@@ -59,10 +60,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--format",
         required=True,
-        choices=("w2v", "tsv", "npy", "polar"),
+        choices=EXPORT_FORMATS,
         dest="fmt",
-        help="w2v: word2vec text; tsv: projector folder; npy: vectors + names; polar: "
-        "lossless at any radius (extended precision), .npz + names",
+        metavar="FORMAT",
+        help="%(choices)s; w2v: word2vec text; tsv: projector folder; npy: vectors + names; "
+        "polar: lossless at any radius (extended precision), .npz + names",
     )
     p.add_argument(
         "-o", "--output", required=True, metavar="PATH", help="file or folder (- for stdout: w2v)"
@@ -272,7 +274,7 @@ def _taxonomy(args: argparse.Namespace, emb: Embeddings) -> Taxonomy:
     else:
         options = data_options(args)
     try:
-        tax = load_with_status(spec, options)
+        tax = load_with_status(spec, options, cache=not args.no_cache)
     except HyptaxError as exc:
         if args.data is not None:
             raise

@@ -29,16 +29,17 @@ from ..config import (
     TrainConfig,
 )
 from ..errors import ConfigError
+from .choices import MANIFOLDS, OPTIMIZERS, Registry
 from .data_cmds import add_data_options, data_options
 from .eval_cmds import add_sample_option
 
 DEFAULTS = {f.name: f.default for f in fields(TrainConfig)}
 
 # flag, config field, type, choices, help
-TRAIN_FLAGS: list[tuple[str, str, Any, tuple[str, ...] | None, str]] = [
+TRAIN_FLAGS: list[tuple[str, str, Any, tuple[str, ...] | Registry | None, str]] = [
     ("--data", "data", str, None, "dataset spec: ncbi:small, wordnet:mammals, FILE.tsv..."),
     ("--dim", "dim", int, None, "dimension of the hyperbolic space"),
-    ("--manifold", "manifold", str, ("poincare", "lorentz"), "model of hyperbolic space"),
+    ("--manifold", "manifold", str, MANIFOLDS, "model of hyperbolic space"),
     ("--dtype", "dtype", str, DTYPES, "floating-point precision"),
     ("--init", "init", str, INITS, "initialisation"),
     ("--geometry", "geometry", str, GEOMETRIES, "what the construction is built for: "
@@ -58,7 +59,7 @@ TRAIN_FLAGS: list[tuple[str, str, Any, tuple[str, ...] | None, str]] = [
     ("--loss", "loss", str, LOSSES, "ranking loss"),
     ("--margin", "margin", float, None, "margin of the margin loss"),
     ("--lambda-reg", "lambda_reg", float, None, "weight of the depth-to-radius regulariser"),
-    ("--optimizer", "optimizer", str, ("rsgd", "radam"), "Riemannian optimiser"),
+    ("--optimizer", "optimizer", str, OPTIMIZERS, "Riemannian optimiser"),
     ("--lr", "lr", float, None, "learning rate (of the mean loss of a batch)"),
     ("--burn-in", "burn_in", int, None, "epochs at a reduced learning rate first "
      f"(default: 0 from --init constructive, {RANDOM_BURN_IN} from a random start)"),
@@ -127,12 +128,14 @@ def _add_output(p: argparse.ArgumentParser) -> None:
 
 def _add_flag(
     p: argparse.ArgumentParser, flag: str, name: str, kind: Any,
-    choices: tuple[str, ...] | None, text: str,
+    choices: tuple[str, ...] | Registry | None, text: str,
 ) -> None:  # fmt: skip
     default = DEFAULTS[name]
     metavar = None
     if kind == "rank_weights":
         kind, metavar = parse_rank_weights, "RANK=W,..."
+    if isinstance(choices, Registry):  # listed only when --help is shown
+        metavar, text = "NAME", f"{text}: %(choices)s"
     shown = default if not isinstance(default, str) else f"{default}"
     if default is not None:  # a default of None is resolved later; the text says how
         text = f"{text} (default: {shown})"
@@ -173,6 +176,8 @@ def given_settings(args: argparse.Namespace, flags: list[str] | None = None) -> 
     options = data_options(args)
     if options != DataOptions():
         given["data_options"] = options
+    if args.no_cache:
+        given["data_cache"] = False
     return given
 
 

@@ -11,7 +11,7 @@ Two geometries, chosen on purpose (``geometry=``):
   2017). It wins that MAP, at the price of distances that no longer follow the tree
   (a deep node's nearest nodes are the root and the top of its lineage).
 
-Both run on the deepest-parent spanning tree of a DAG (:func:`spanning_parent`) and
+Both run on the deepest-parent spanning tree of a DAG (``Taxonomy.tree_parent``) and
 in polar form, with Poincaré or Lorentz coordinates formed only at the end.
 
 >>> from hyptax.data.taxonomy import Taxonomy
@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..config import GEOMETRIES, PRECISIONS
 from ..data.taxonomy import Taxonomy
 from ..errors import ConfigError
 from ..manifolds import get_manifold, numerics
@@ -44,16 +45,7 @@ from .order import (
     radius_budget,
     radius_schedule,
 )
-from .tree import SpanningTree, spanning_parent
-
-GEOMETRIES: tuple[str, ...] = ("metric", "order")
-
-
-PRECISIONS: tuple[str, ...] = ("auto", "float64", "extended")
-"""``--precision``: ``float64`` keeps plain coordinates of the run's dtype (steps
-shrunk to fit), ``extended`` stores polar points (:mod:`hyptax.manifolds.extended`),
-``auto`` takes extended precision only when the tree needs more radius than plain
-coordinates hold."""
+from .tree import SpanningTree
 
 
 @dataclass(frozen=True, eq=False)
@@ -192,5 +184,4 @@ __all__ = [
     "precision_limit",
     "radius_budget",
     "radius_schedule",
-    "spanning_parent",
 ]

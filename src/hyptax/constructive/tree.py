@@ -1,4 +1,5 @@
-"""The spanning tree both constructions walk, level by level, and the map that turns
+"""The spanning tree both constructions walk (each node under
+:attr:`~hyptax.data.taxonomy.Taxonomy.tree_parent`), level by level, and the map that turns
 a point of a parent's tangent frame into a child's direction."""
 
 from __future__ import annotations
@@ -7,27 +8,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..data import csr
 from ..data.taxonomy import Taxonomy
 from ..manifolds import extended
-
-
-def spanning_parent(tax: Taxonomy) -> np.ndarray:
-    """``(n,)`` int64: the kept parent of every node, ``-1`` for roots.
-
-    A node keeps its deepest parent (so its longest-path depth is its tree depth),
-    ties broken by the lowest parent index.
-    """
-    parent = np.full(tax.n_nodes, -1, dtype=np.int64)
-    if tax.n_edges == 0:
-        return parent
-    child = tax.child.astype(np.int64)
-    par = tax.parent.astype(np.int64)
-    order = np.lexsort((par, -tax.depth[par].astype(np.int64), child))
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = child[order][1:] != child[order][:-1]
-    pick = order[first]
-    parent[child[pick]] = par[pick]
-    return parent
 
 
 @dataclass(frozen=True, eq=False)
@@ -51,7 +34,7 @@ class SpanningTree:
 
     @classmethod
     def build(cls, tax: Taxonomy) -> SpanningTree:
-        parent = spanning_parent(tax)
+        parent = tax.tree_parent  # read-only; a virtual root appends a copy
         level = tax.depth.astype(np.int64)
         n = tax.n_nodes
         roots = np.flatnonzero(parent < 0)
@@ -82,13 +65,10 @@ class SpanningTree:
         """Children of ``parents`` as flat arrays: ``(kids, owner, rank, count)`` where
         ``parents[owner[i]]`` is the parent of ``kids[i]``, ``rank[i]`` its position
         among its siblings and ``count[i]`` the number of siblings (itself included)."""
-        cnt = self.kid_start[parents + 1] - self.kid_start[parents]
-        total = int(cnt.sum())
+        pos, cnt = csr.positions(self.kid_start, parents)
+        rank = pos - np.repeat(self.kid_start[parents], cnt)
         owner = np.repeat(np.arange(len(parents)), cnt)
-        offset = np.repeat(np.cumsum(cnt) - cnt, cnt)
-        rank = np.arange(total) - offset
-        kids = self.kid_order[np.repeat(self.kid_start[parents], cnt) + rank]
-        return kids, owner, rank, np.repeat(cnt, cnt)
+        return self.kid_order[pos], owner, rank, np.repeat(cnt, cnt)
 
 
 def tangent_directions(u_parent: np.ndarray, z: np.ndarray) -> np.ndarray:

@@ -31,14 +31,26 @@ PICKLE_SUFFIXES = (".pkl", ".pickle")
 PREPARED_SUFFIXES = (".npz",)
 
 
-def load_taxonomy(spec: str, options: DataOptions | None = None) -> Taxonomy:
+def load_taxonomy(spec: str, options: DataOptions | None = None, *, cache: bool = True) -> Taxonomy:
     """Load the taxonomy named by a dataset spec (see the module docstring).
+
+    With ``cache`` (the default), a dataset read from its source is kept in the
+    user's cache folder and read from there next time (:mod:`hyptax.data.cache`).
 
     >>> tax = load_taxonomy("wordnet:mammals")  # doctest: +SKIP
     >>> tax.n_nodes, tax.n_closure  # doctest: +SKIP
     (1180, 6540)
     """
     options = options or DataOptions()
+    if not cache or spec.lower().endswith(PREPARED_SUFFIXES):  # a prepared file is one
+        return _read_source(spec, options)
+    from . import cache as store
+
+    return store.load(spec, resolve_spec(spec), options, lambda: _read_source(spec, options))
+
+
+def _read_source(spec: str, options: DataOptions) -> Taxonomy:
+    """``spec`` read from its source (the work the cache saves)."""
     scheme, colon, rest = spec.partition(":")
     if scheme == "ncbi" and not _looks_like_path(spec):
         from . import ncbi

@@ -61,6 +61,7 @@ import numpy as np
 
 from ..errors import HyptaxError, InputError, brief
 from ..files import os_problem
+from . import csr
 from .taxonomy import Taxonomy, _member, unique_sorted
 
 CHILD_COLUMNS = frozenset(
@@ -189,8 +190,7 @@ def two_step_counts(desc: np.ndarray, anc: np.ndarray, n: int) -> tuple[int, int
     # In chunks, so a large closure never needs all its two-step pairs in memory at once.
     bounds = np.searchsorted(np.cumsum(cnt), np.arange(0, total, 4_000_000), side="right")
     for lo, hi in zip(bounds, [*bounds[1:], len(cnt)], strict=True):
-        c = cnt[lo:hi]
-        pos = np.repeat(starts[anc[lo:hi]] - np.cumsum(c) + c, c) + np.arange(c.sum())
+        pos, c = csr.positions(starts, anc[lo:hi])
         two = np.repeat(desc[lo:hi], c) * n + anc[pos]
         at = np.minimum(np.searchsorted(key, two), len(key) - 1)
         missing += int(np.count_nonzero(key[at] != two))

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import AmbiguousName, InputError, brief
+from . import csr
 
 INDEX = np.int32
 
@@ -140,12 +141,9 @@ class Taxonomy:
         key = unique_sorted(desc * n + anc)
         desc, anc = key // n, key % n
         # Redundant pairs (u, a): u -> b -> a for some b. Join (u, b) with (b, a).
-        order = np.argsort(desc, kind="stable")
-        starts = np.searchsorted(desc[order], np.arange(n + 1))
-        counts = starts[anc + 1] - starts[anc]
-        u = np.repeat(desc, counts)
-        pos = np.repeat(starts[anc] - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
-        redundant = unique_sorted(u * n + anc[order][pos])
+        ptr, above = csr.group(desc, anc, n)
+        pos, counts = csr.positions(ptr, anc)
+        redundant = unique_sorted(np.repeat(desc, counts) * n + above[pos])
         direct = key[~_member(key, redundant)]
         tax = cls.from_edges(ids, direct // n, direct % n, **kwargs)
         if keep_pairs:
@@ -214,19 +212,13 @@ class Taxonomy:
         if self.is_tree:
             return self._tree_closure()
         n = self.n_nodes
-        order = np.argsort(self.child, kind="stable")
-        pc, pp = self.child[order].astype(np.int64), self.parent[order].astype(np.int64)
-        starts = np.searchsorted(pc, np.arange(n + 1))
-        n_parents = np.diff(starts)
-        d, a = pc, pp
+        ptr, up = csr.group(self.child, self.parent.astype(np.int64), n)
+        d, a = np.repeat(np.arange(n), np.diff(ptr)), up
         out_d, out_a = [d], [a]
         seen = np.sort(d * n + a)
         while len(d):
-            cnt = n_parents[a]
-            nd = np.repeat(d, cnt)
-            pos = np.repeat(starts[a] - np.cumsum(cnt) + cnt, cnt) + np.arange(cnt.sum())
-            na = pp[pos]
-            key = unique_sorted(nd * n + na)
+            pos, cnt = csr.positions(ptr, a)
+            key = unique_sorted(np.repeat(d, cnt) * n + up[pos])
             key = key[~_member(key, seen)]
             seen = np.sort(np.concatenate([seen, key]))
             d, a = key // n, key % n
@@ -258,18 +250,37 @@ class Taxonomy:
     def n_closure(self) -> int:
         return len(self.closure[0])
 
+    @cached_property
+    def tree_parent(self) -> np.ndarray:
+        """``(n,)`` int64, read-only: the one parent each node hangs from in the
+        hierarchy's spanning tree (``-1`` for roots). The rule: the deepest parent,
+        so that ``depth[tree_parent[u]] == depth[u] - 1`` and the tree depth is the
+        longest-path depth; ties go to the lowest parent index. On a tree it is the
+        parent. Sampling, the constructions, :meth:`top_level` and :meth:`lineage`
+        all follow it.
+
+        >>> diamond = Taxonomy.from_edges(list("rabc"), [1, 2, 3, 3], [0, 0, 2, 1])
+        >>> diamond.tree_parent.tolist()  # c under a and b, both at depth 1: a
+        [-1, 0, 0, 1]
+        """
+        out = np.full(self.n_nodes, -1, dtype=np.int64)
+        child, parent = self.child.astype(np.int64), self.parent.astype(np.int64)
+        order = np.lexsort((parent, -self.depth[parent].astype(np.int64), child))
+        first = np.ones(len(order), dtype=bool)  # each child's first: deepest, lowest
+        first[1:] = child[order][1:] != child[order][:-1]
+        out[child[order[first]]] = parent[order[first]]
+        out.flags.writeable = False
+        return out
+
     def top_level(self) -> np.ndarray:
-        """``(n,)`` int32: each node's top-level group, the depth-1 ancestor on its
-        first parent path (``-1`` for roots). With a single root these are the
+        """``(n,)`` int32: each node's top-level group, its depth-1 ancestor along
+        :attr:`tree_parent` (``-1`` for roots). With a single root these are the
         root's children; with several roots, the roots themselves."""
-        first_parent = self.first_parent
+        up = self.tree_parent
         level = 0 if len(self.roots) > 1 else 1
-        group = np.where(self.depth == level, np.arange(self.n_nodes), -1)
-        cur = np.arange(self.n_nodes)
-        for _ in range(int(self.depth.max(initial=0))):
-            cur = np.where(first_parent[cur] >= 0, first_parent[cur], cur)
-            hit = (group < 0) & (self.depth[cur] == level)
-            group[hit] = cur[hit]
+        group = np.arange(self.n_nodes)
+        for _ in range(int(self.depth.max(initial=0)) - level):
+            group = np.where(self.depth[group] > level, up[group], group)
         group[self.depth < level] = -1
         return group.astype(INDEX)
 
@@ -288,21 +299,13 @@ class Taxonomy:
         """Map from display name to the indices of the nodes that have it."""
         return index_names(self.names.tolist())
 
-    @cached_property
-    def first_parent(self) -> np.ndarray:
-        """``(n,)`` int64: each node's first listed parent (-1 for roots), the path
-        :meth:`top_level` and :meth:`lineage` follow."""
-        first = np.full(self.n_nodes, -1, dtype=np.int64)
-        first[self.child[::-1]] = self.parent[::-1]
-        return first
-
     def lineage(self, i: int) -> list[str]:
-        """Names of node ``i``'s ancestors along its first parents, root first."""
+        """Names of node ``i``'s ancestors along :attr:`tree_parent`, root first."""
         out = []
-        i = int(self.first_parent[i])
+        i = int(self.tree_parent[i])
         while i >= 0:
             out.append(str(self.names[i]))
-            i = int(self.first_parent[i])
+            i = int(self.tree_parent[i])
         return out[::-1]
 
     def rank_counts(self) -> Counter[str]:
@@ -317,16 +320,12 @@ class Taxonomy:
         n = self.n_nodes
         depth = np.zeros(n, dtype=INDEX)
         remaining = np.bincount(self.child, minlength=n)  # parents not yet placed
-        order = np.argsort(self.parent, kind="stable")
-        kc = self.child[order]
-        starts = np.searchsorted(self.parent[order], np.arange(n + 1))
+        ptr, below = csr.group(self.parent, self.child, n)
         frontier = np.flatnonzero(remaining == 0)
         level = 0
         while len(frontier):
             depth[frontier] = level
-            cnt = starts[frontier + 1] - starts[frontier]
-            pos = np.repeat(starts[frontier] - np.cumsum(cnt) + cnt, cnt) + np.arange(cnt.sum())
-            kids = kc[pos]
+            kids = below[csr.positions(ptr, frontier)[0]]
             np.subtract.at(remaining, kids, 1)
             frontier = unique_sorted(kids[remaining[kids] == 0])
             level += 1

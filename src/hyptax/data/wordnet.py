@@ -47,8 +47,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import HyptaxError
+from ..errors import HyptaxError, require
 from ..files import os_problem
+from . import csr
 from .edgelist import reduce_closure
 from .taxonomy import Taxonomy, unique_sorted
 
@@ -148,7 +149,7 @@ def open_reader(root: str | Path) -> Iterator[object]:
             "(`apt-get install wordnet-base`) or pass wordnet:nouns@DIR with the folder "
             "holding data.noun and index.noun"
         )
-    import nltk
+    nltk = require("nltk")
     from nltk.corpus.reader.wordnet import WordNetCorpusReader
 
     class _Reader(WordNetCorpusReader):  # type: ignore[misc]
@@ -204,8 +205,7 @@ def noun_closure(reader: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     # Instance x with instance hypernym h: (x, h) and (x, a) for each hypernym a of h.
     x, h = np.array(ic, dtype=np.int64), np.array(ip, dtype=np.int64)
     starts = np.searchsorted(hd, np.arange(n + 1))
-    cnt = starts[h + 1] - starts[h]
-    pos = np.repeat(starts[h] - np.cumsum(cnt) + cnt, cnt) + np.arange(cnt.sum())
+    pos, cnt = csr.positions(starts, h)
     desc = np.concatenate([hd, x, np.repeat(x, cnt)])
     anc = np.concatenate([ha, h, ha[pos]])
     key = unique_sorted(desc * n + anc)

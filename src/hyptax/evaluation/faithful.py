@@ -42,6 +42,7 @@ import numba
 import numpy as np
 from scipy import stats
 
+from ..data import csr
 from ..data.taxonomy import Taxonomy
 from .geometry import BallView
 from .hierarchy import _correlatable, _rng, _tied_spearman, insert_sorted
@@ -78,10 +79,11 @@ class TreeGraph:
         """Build both CSR lists of ``tax`` (vectorised; ``O(m log m)``)."""
         child = np.asarray(tax.child, dtype=np.int64)
         parent = np.asarray(tax.parent, dtype=np.int64)
-        ptr, idx = _csr(
-            np.concatenate([child, parent]), np.concatenate([parent, child]), tax.n_nodes
+        ptr, idx = csr.group(
+            np.concatenate([child, parent]), np.concatenate([parent, child]).astype(np.int32),
+            tax.n_nodes,
         )
-        par_ptr, par_idx = _csr(child, parent, tax.n_nodes)
+        par_ptr, par_idx = csr.group(child, parent.astype(np.int32), tax.n_nodes)
         depth = tax.depth.astype(np.int64) if tax.is_tree else None
         return cls(ptr, idx, par_ptr, par_idx, depth)
 
@@ -115,14 +117,6 @@ class TreeGraph:
         first = np.repeat(sources, self.n)
         second = np.tile(np.arange(self.n), len(sources))
         return self.pair_distances(first, second).reshape(len(sources), self.n)
-
-
-def _csr(first: np.ndarray, second: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """``second`` grouped by ``first``: ``(ptr (n + 1,) int64, idx int32)``."""
-    order = np.argsort(first, kind="stable")
-    ptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(first, minlength=n), out=ptr[1:])
-    return ptr, second[order].astype(np.int32)
 
 
 # --------------------------------------------------------------------- metric

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..data import csr
+
 
 @dataclass(frozen=True, eq=False)
 class Queries:
@@ -68,25 +70,17 @@ class _Csr:
     """Pairs grouped by their first node: ``idx[ptr[u]:ptr[u+1]]``."""
 
     def __init__(self, first: np.ndarray, second: np.ndarray, n_nodes: int) -> None:
-        first = np.asarray(first, dtype=np.int64)
-        second = np.asarray(second, dtype=np.int64)
-        if len(first) > 1 and not (first[1:] >= first[:-1]).all():  # closures come sorted
-            order = np.argsort(first, kind="stable")
-            first, second = first[order], second[order]
-        self.ptr = np.searchsorted(first, np.arange(n_nodes + 1))
-        self.idx = second
+        self.ptr, self.idx = csr.group(first, np.asarray(second, dtype=np.int64), n_nodes)
 
     def gather(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return _segments(self.ptr, self.idx, rows, contiguous_ptr=True)
+        return _segments(self.ptr, self.idx, rows)
 
 
 def _segments(
-    ptr: np.ndarray, idx: np.ndarray, rows: np.ndarray, contiguous_ptr: bool = False
+    ptr: np.ndarray, idx: np.ndarray, rows: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Concatenate ``idx[ptr[r]:ptr[r+1]]`` for ``r`` in ``rows``; returns ``(ptr, idx)``."""
-    starts = ptr[rows]
-    counts = ptr[rows + 1] - starts
+    pos, counts = csr.positions(ptr, rows)
     new_ptr = np.zeros(len(rows) + 1, dtype=np.int64)
     np.cumsum(counts, out=new_ptr[1:])
-    pos = np.repeat(starts - new_ptr[:-1], counts) + np.arange(new_ptr[-1])
     return new_ptr, idx[pos]

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import math
 
+from ..config import LR_SCHEDULES, TrainConfig
 from ..errors import ConfigError
 
-SCHEDULES: tuple[str, ...] = ("constant", "cosine", "linear")
+SCHEDULES: tuple[str, ...] = LR_SCHEDULES
 """``constant``: lr after burn-in. ``cosine``/``linear``: decay from lr at the end of
-burn-in to ``lr * final_factor`` at the last epoch (``epochs - 1``)."""
+burn-in to ``lr * final_factor`` at the last epoch (``epochs - 1``). The names live in
+:data:`hyptax.config.LR_SCHEDULES`."""
 
 
 def lr_at(
@@ -24,8 +26,8 @@ def lr_at(
     *,
     lr: float,
     burn_in: int = 0,
-    burn_in_factor: float = 0.01,
-    schedule: str = "constant",
+    burn_in_factor: float = TrainConfig.burn_in_factor,
+    schedule: str = TrainConfig.lr_schedule,
     epochs: int | None = None,
     final_factor: float = 0.0,
 ) -> float:
@@ -34,7 +36,7 @@ def lr_at(
     During the first ``burn_in`` epochs it is ``lr * burn_in_factor`` (the reference
     method's burn-in: settle the angular layout with small steps); afterwards it
     follows ``schedule``. ``epochs`` (the total, burn-in included) is needed by the
-    decaying schedules.
+    decaying schedules. The defaults are :class:`~hyptax.config.TrainConfig`'s.
     """
     if schedule not in SCHEDULES:
         raise ConfigError(

@@ -132,14 +132,14 @@ def fit(
 
     ``state`` is :meth:`FitState.start` for a new run or
     :meth:`FitState.from_checkpoint` to resume. Uses ``config.threads`` CPU threads
-    (see :func:`compute_threads`; restored afterwards).
+    (see :func:`compute_threads`) and numba's workqueue threading layer
+    (:func:`~hyptax.training.fused.calm_numba_threads`), both restored afterwards.
     """
     files = files or RunFiles()
-    fused.calm_numba_threads()
     every = config.eval_every or max(1, round(EVAL_POSITIVES / max(len(data.u), 1)))
     gatherer = RowGatherer(table.n_nodes)
     fused_kernel = use_fused(table, config)
-    with compute_threads(config.threads, fused_kernel):
+    with fused.calm_numba_threads(), compute_threads(config.threads, fused_kernel):
         start = time.perf_counter() - state.elapsed
         while state.epoch < config.epochs and not state.stopped_early:
             good = _snapshot(table, optimizer, state)

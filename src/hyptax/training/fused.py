@@ -30,7 +30,9 @@ its OpenMP layer fights torch's OpenMP threads, measured 100x slower on two core
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -66,18 +68,26 @@ def available(manifold: str, loss: str, device: torch.device) -> bool:
     )
 
 
-def calm_numba_threads() -> None:
-    """Make numba's parallel code (the evaluator's ranking kernel) use its
-    ``workqueue`` threading layer, unless the user chose one (NUMBA_THREADING_LAYER).
+@contextlib.contextmanager
+def calm_numba_threads() -> Iterator[None]:
+    """Within the block, numba's parallel code (the evaluator's ranking kernel) uses
+    its ``workqueue`` threading layer, unless the user chose one (NUMBA_THREADING_LAYER);
+    numba's setting is restored on leaving it.
 
     numba's default OpenMP layer leaves its worker threads spinning after each
     parallel region; on two cores they starve training for seconds. Measured on
     ncbi:small: a 0.4 s slice of an epoch took 9-26 s after one ``quick_metrics``
     call with the OpenMP layer, 0.4 s with ``workqueue``. Takes effect only before
-    numba's first parallel launch in the process (the layer is chosen then).
+    numba's first parallel launch in the process (the layer is chosen then, and kept).
     """
-    if numba is not None and numba.config.THREADING_LAYER == "default":
-        numba.config.THREADING_LAYER = "workqueue"
+    if numba is None or numba.config.THREADING_LAYER != "default":
+        yield
+        return
+    numba.config.THREADING_LAYER = "workqueue"
+    try:
+        yield
+    finally:
+        numba.config.THREADING_LAYER = "default"
 
 
 def loss_and_grad(
