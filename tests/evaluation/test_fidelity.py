@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from evaltrees import balanced_tree
+from conftest import balanced_tree
 
 from hyptax.config import EvalConfig
 from hyptax.constructive import construct
