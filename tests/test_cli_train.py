@@ -18,6 +18,10 @@ def tsv(tmp_path_factory):
     return str(path)
 
 
+TRAINED_ONLY = ("loss", "lr", "edges_per_s", "epoch_s")
+"""Record fields of a trained epoch, None in the start's record (epoch 0)."""
+
+
 def train(*args):
     return main(["train", "--quiet", "--threads", "1", *args])
 
@@ -31,11 +35,17 @@ def test_train_writes_a_run(tsv, tmp_path, capsys):
     config = json.loads((out / "run.json").read_text())
     assert config["dim"] == 5 and config["lr"] == 0.1 and config["data"] == tsv
     records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
-    assert [r["epoch"] for r in records] == [3, 6]
+    assert [r["epoch"] for r in records] == [0, 3, 6]  # the start (the construction) first
     for key in ("loss", "lr", "max_norm", "mean_norm", "outside_frac", "spearman",
-                "map_sampled", "edges_per_s", "elapsed"):  # fmt: skip
-        assert key in records[0]
-    assert json.loads((out / "report.json").read_text())["reconstruction"]["map"] > 0
+                "map_sampled", "mean_rank_sampled", "edges_per_s", "elapsed"):  # fmt: skip
+        assert records[1][key] is not None and (records[0][key] is None) == (key in TRAINED_ONLY)
+    # best.pt is the evaluation with the highest MAP (a tie: the lower mean rank), and
+    # the report measures best.pt: on 121 nodes both rank every node
+    best = max(records, key=lambda r: (r["map_sampled"], -r["mean_rank_sampled"]))
+    assert torch.load(out / "best.pt", weights_only=True)["epoch"] == best["epoch"]
+    report = json.loads((out / "report.json").read_text())
+    assert report["reconstruction"]["map"] == pytest.approx(best["map_sampled"], rel=1e-9)
+    assert report["training"]["best_epoch"] == best["epoch"]
 
 
 def test_resume_continues_and_refuses_changes(tsv, tmp_path, capsys):
@@ -48,7 +58,7 @@ def test_resume_continues_and_refuses_changes(tsv, tmp_path, capsys):
     assert "--lr" in err and err.count("\n") == 1
     assert train("--out", out, "--resume", "--epochs", "4") == 0
     records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").open()]
-    assert [r["epoch"] for r in records] == [1, 2, 3, 4]
+    assert [r["epoch"] for r in records] == [0, 1, 2, 3, 4]
     assert train("--out", str(tmp_path / "none"), "--resume") == 2
 
 
@@ -235,7 +245,7 @@ def test_embed_then_resume_trains_from_the_construction(tsv, tmp_path, capsys):
     assert main(["embed", "--quiet", "--data", tsv, "--out", out, "--dim", "5"]) == 0
     assert train("--out", out, "--resume", "--epochs", "2", "--eval-every", "1") == 0
     records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").open()]
-    assert [r["epoch"] for r in records] == [1, 2]
+    assert [r["epoch"] for r in records] == [0, 1, 2]  # the construction is evaluated
     assert torch.load(tmp_path / "run" / "last.pt", weights_only=True)["epoch"] == 2
 
 

@@ -72,7 +72,7 @@ def to_dict(config: Any) -> dict[str, Any]:
 LOSSES: tuple[str, ...] = ("softmax", "margin")
 INITS: tuple[str, ...] = ("uniform", "depth", "constructive")
 DTYPES: tuple[str, ...] = ("float64", "float32")
-STOP_METRICS: tuple[str, ...] = ("loss", "map")
+STOP_METRICS: tuple[str, ...] = ("map", "loss")
 LR_SCHEDULES: tuple[str, ...] = ("constant", "cosine", "linear")
 BACKENDS: tuple[str, ...] = ("auto", "torch", "fused")
 NEGATIVES: tuple[str, ...] = ("related", "ancestors")
@@ -153,8 +153,18 @@ class TrainConfig:
             epochs from 0.92 to 0.96.
         batch_size: positive pairs per step.
         epochs: the most epochs to run.
-        early_stopping: patience, in evaluations without improvement (None: off).
-        stop_metric: ``"loss"`` (validation loss) or ``"map"`` (sampled MAP).
+        early_stopping: patience, in evaluations that are not better than the best
+            (None: off).
+        stop_metric: what "better" means, for early stopping and for ``best.pt``
+            (:class:`hyptax.training.stopping.EarlyStopping`). ``"map"``: MAP on the
+            validation sample of every evaluation (the sampled MAP of
+            :func:`hyptax.evaluation.quick_metrics`, what the report measures),
+            higher is better; MAPs within ``stop_tie`` of the highest one are ties,
+            won by the lower mean rank on the same sample. ``"loss"``: the
+            validation loss, lower is better (ties are no improvement). The
+            starting point (epoch 0) is evaluated too and is a candidate: if no
+            epoch beats the construction, ``best.pt`` is the construction.
+        stop_tie: see ``stop_metric``; the near-tie window of MAP (or of the loss).
         eval_every: evaluate (print, log, checkpoint, early-stop) every this many
             epochs; 0 picks about every :data:`EVAL_POSITIVES` positives.
         n_valid: positives in the fixed validation sample.
@@ -197,7 +207,8 @@ class TrainConfig:
     batch_size: int = 512
     epochs: int = 400
     early_stopping: int | None = 3
-    stop_metric: str = "loss"
+    stop_metric: str = "map"
+    stop_tie: float = 0.001
     eval_every: int = 0
     n_valid: int = 2000
     holdout: float = 0.0
@@ -217,6 +228,7 @@ class TrainConfig:
         _positive(lr=self.lr, init_scale=self.init_scale)
         _nonnegative(margin=self.margin, lambda_reg=self.lambda_reg, burn_in=self.burn_in_epochs)
         _nonnegative(eval_every=self.eval_every, threads=self.threads)
+        _nonnegative(stop_tie=self.stop_tie)
         _choice("loss", self.loss, LOSSES)
         _choice("init", self.init, INITS)
         _choice("dtype", self.dtype, DTYPES)

@@ -137,7 +137,7 @@ def _run(
     optimizer = make_optimizer_for(table, config)
     files = run_files(tax, config, paths, typed)
     if resume and paths is not None:
-        state = resume_state(paths.resume_from(), table, optimizer, files)
+        state = resume_state(paths.resume_from(), table, optimizer, files, config)
     else:
         state = FitState.start(config)
         if paths is not None:
@@ -148,6 +148,10 @@ def _run(
     if paths is not None:
         write_json(paths.run_json, files.static["config"])
     state = fit(table, optimizer, data, config, state, files=files, progress=progress, echo=echo)
+    if state.stopper.best_epoch == 0:
+        start = "construction" if config.init == "constructive" else "start"
+        what = "MAP and mean rank" if config.stop_metric == "map" else "validation loss"
+        echo(f"no epoch beat the {start} on {what}: the result (best.pt) is the {start}")
     best = load_best(paths, table)
     result = RunResult(best, tax, config, state, None)
     if report:
@@ -344,14 +348,16 @@ def run_files(
 
 
 def resume_state(
-    last: Path, table: EmbeddingTable, optimizer: Optimizer, files: RunFiles
-) -> FitState:
-    """Load ``last`` into ``table`` and ``optimizer``; rewrite the metrics log from it."""
+    last: Path, table: EmbeddingTable, optimizer: Optimizer, files: RunFiles,
+    config: TrainConfig | None = None,
+) -> FitState:  # fmt: skip
+    """Load ``last`` into ``table`` and ``optimizer``; rewrite the metrics log from it.
+    ``config`` (the resumed run's) brings the patience it may have changed."""
     checkpoint = checked_checkpoint(last, files)
     table.weight.copy_(checkpoint["weight"].to(table.weight.device, table.weight.dtype))
     if checkpoint["optimizer"]:  # empty in a construction (hyptax embed): start afresh
         optimizer.load_state_dict(_to_device(checkpoint["optimizer"], table.weight.device))
-    state = FitState.from_checkpoint(checkpoint)
+    state = FitState.from_checkpoint(checkpoint, config)
     if files.metrics is not None:  # drop records written after this checkpoint
         with atomic_write(files.metrics, "w") as fh:
             fh.writelines(
@@ -480,6 +486,7 @@ def _training_summary(state: FitState) -> dict[str, Any]:
         "stopped_early": state.stopped_early,
         "best_epoch": state.stopper.best_epoch,
         "best_metric": state.stopper.best,
+        "best_mean_rank": state.stopper.best_tiebreak,
         "rollbacks": state.rollbacks,
         "edges_per_s": last.get("edges_per_s"),
     }

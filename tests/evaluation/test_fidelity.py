@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from conftest import balanced_tree
 
+from conftest import balanced_tree
 from hyptax.config import EvalConfig
 from hyptax.constructive import construct
 from hyptax.embeddings import Embeddings

@@ -254,5 +254,5 @@ def test_guard_rolls_back_under_stress(data, tmp_path: Path, monkeypatch, poison
     assert s["rollbacks"] == 1
     assert sum("rolled back" in line for line in s["lines"]) == 1
     records = read_jsonl(tmp_path / "run" / "metrics.jsonl")
-    assert [r["epoch"] for r in records] == [1, 2, 3, 4]
+    assert [r["epoch"] for r in records] == [0, 1, 2, 3, 4]  # the start, then each
     assert records[-1]["lr"] == pytest.approx(LR * 1000 / 2)

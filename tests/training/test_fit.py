@@ -1,6 +1,7 @@
 """End-to-end training on small taxonomies built in memory (a few seconds each)."""
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ from hyptax.errors import HyptaxError
 from hyptax.manifolds import numerics
 from hyptax.pipeline import RunPaths, run
 from hyptax.training import fit as fit_module
-from hyptax.training.checkpoint import load_checkpoint
+from hyptax.training.checkpoint import load_checkpoint, save_checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -29,24 +30,6 @@ def dag_tsv(tmp_path_factory):
 
 def quiet(lines):
     return lines.append
-
-
-def test_a_small_tree_is_learned(tree_tsv, tmp_path):
-    """From a random start, which ranks far below the threshold."""
-    lines = []
-    config = TrainConfig(data=tree_tsv, epochs=120, eval_every=40, threads=1, init="uniform")
-    result = run(config, paths=RunPaths.in_dir(tmp_path / "run"), echo=quiet(lines))
-    report = result.report
-    assert report["reconstruction"]["map"] > 0.9
-    assert report["depth_norm"]["spearman"] > 0.6
-    assert report["norms"]["outside_frac"] == 0.0
-    history = result.state.history
-    assert [r["epoch"] for r in history] == [40, 80, 120]
-    assert history[-1]["valid_loss"] < history[0]["valid_loss"]
-    assert all(r["max_norm"] < 1.0 and r["outside_frac"] == 0.0 for r in history)
-    assert sum(line.startswith("epoch") for line in lines) == 3
-    for name in ("run.json", "metrics.jsonl", "best.pt", "last.pt", "report.json"):
-        assert (tmp_path / "run" / name).is_file()
 
 
 def test_resume_is_bit_identical(dag_tsv, tmp_path):
@@ -162,4 +145,51 @@ def test_burn_in_follows_the_start(dag_tsv, tmp_path, init, burn_in, first_lr_fa
     assert config.burn_in_epochs == (burn_in if burn_in is not None else
                                      (0 if init == "constructive" else 10))  # fmt: skip
     result = run(config, paths=RunPaths.in_dir(tmp_path / "run"), report=False, echo=quiet([]))
-    assert result.state.history[0]["lr"] == pytest.approx(config.lr * first_lr_factor)
+    assert result.state.history[1]["lr"] == pytest.approx(config.lr * first_lr_factor)
+
+
+def test_the_construction_is_best_when_no_epoch_beats_it(tmp_path, monkeypatch):
+    """Epochs that shuffle the points lower MAP: early stopping ends the run after its
+    patience, and best.pt (and the result) is the construction, epoch 0."""
+    tsv = write_tsv(random_taxonomy(120, 5, dag=True), tmp_path / "dag.tsv")
+
+    def shuffling_epoch(table, *args, **kwargs):
+        perm = torch.randperm(table.n_nodes, generator=torch.Generator().manual_seed(1))
+        table.weight.copy_(table.weight[perm])
+        return 1.0
+
+    monkeypatch.setattr(fit_module, "train_epoch", shuffling_epoch)
+    lines, paths = [], RunPaths.in_dir(tmp_path / "run")
+    config = TrainConfig(data=tsv, epochs=10, eval_every=1, early_stopping=2, threads=1)
+    result = run(config, paths=paths, report=False, echo=quiet(lines))
+    assert [r["epoch"] for r in result.state.history] == [0, 1, 2]
+    assert result.state.stopped_early and result.state.stopper.best_epoch == 0
+    assert any("no epoch beat the construction on MAP and mean rank" in line for line in lines)
+    from hyptax import pipeline
+
+    tax = pipeline.load_data(config, echo=quiet([]))
+    construction = pipeline.make_model(tax, pipeline.resolve_for(config, tax), torch.device("cpu"))
+    best = load_checkpoint(paths.best)
+    assert best["epoch"] == 0 and torch.equal(best["weight"], construction.weight)
+    assert torch.equal(result.table.weight, construction.weight)
+    assert load_checkpoint(paths.last)["epoch"] == 2
+
+
+def test_a_checkpoint_from_before_the_tiebreak_resumes(dag_tsv, tmp_path):
+    """A run that stopped on the loss, saved before stop_tie and the stopper's tiebreak
+    existed, continues on the loss; a new --early-stopping applies on resume."""
+    paths = RunPaths.in_dir(tmp_path / "run")
+    config = TrainConfig(data=dag_tsv, epochs=2, eval_every=1, threads=1, stop_metric="loss")
+    run(config, paths=paths, report=False, echo=quiet([]))
+    old = load_checkpoint(paths.last)
+    del old["config"]["stop_tie"]
+    stopper = old["train_state"]["stopper"]
+    stopper["min_delta"] = stopper.pop("tie")
+    del stopper["peak"], stopper["best_tiebreak"]
+    stopper["bad_evals"], old["train_state"]["stopped_early"] = 3, True  # patience 3 spent
+    save_checkpoint(paths.last, old)
+    resumed = replace(config, epochs=3, early_stopping=5)
+    result = run(resumed, paths=paths, resume=True, report=False, echo=quiet([]))
+    assert result.state.epoch == 3 and not result.state.stopped_early
+    assert result.state.stopper.mode == "min" and result.state.stopper.patience == 5
+    assert [r["epoch"] for r in result.state.history] == [0, 1, 2, 3]

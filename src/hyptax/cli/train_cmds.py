@@ -67,8 +67,13 @@ TRAIN_FLAGS: list[tuple[str, str, Any, tuple[str, ...] | Registry | None, str]] 
     ("--lr-schedule", "lr_schedule", str, LR_SCHEDULES, "learning rate after burn-in"),
     ("--max-grad-norm", "max_grad_norm", float, None, "clip each row's gradient norm"),
     ("--early-stopping", "early_stopping", int, None,
-     "patience in evaluations without improvement; 0 turns it off"),
-    ("--stop-metric", "stop_metric", str, STOP_METRICS, "what early stopping watches"),
+     "patience in evaluations not better than the best (see --stop-metric); 0 turns it off"),
+    ("--stop-metric", "stop_metric", str, STOP_METRICS, "what early stopping and best.pt "
+     "follow: map, the MAP of each evaluation's node sample (higher is better; MAPs within "
+     "--stop-tie of the best are ties, won by the lower mean rank), or loss, the "
+     "validation loss. The start (epoch 0) is a candidate: when no epoch beats the "
+     "construction, best.pt is the construction"),
+    ("--stop-tie", "stop_tie", float, None, "MAP (or loss) differences up to this are ties"),
     ("--eval-every", "eval_every", int, None, "evaluate every N epochs (0: automatic)"),
     ("--holdout", "holdout", float, None, "fraction of pairs held out for validation and test"),
     ("--seed", "seed", int, None, "random seed"),
@@ -86,7 +91,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "train",
         help="train a hyperbolic embedding",
         description="Train a hyperbolic embedding of a taxonomy. Writes run.json, "
-        "metrics.jsonl, best.pt, last.pt and report.json.",
+        "metrics.jsonl (one record per evaluation, the start's included), best.pt (the "
+        "best evaluation by --stop-metric: by default the highest MAP, near-ties won by "
+        "the lower mean rank; the start is a candidate), last.pt and report.json.",
     )
     _add_output(p)
     p.add_argument("--resume", action="store_true", help="continue the run at --out/--checkpoint")

@@ -9,9 +9,10 @@ A checkpoint is ``torch.save`` of a dict of plain types, loadable with
      "ids": list[str], "names": list[str], "manifold": "poincare" | "lorentz",
      "weight": Tensor (n, coord_dim),    # on the CPU, never NaN
      "epoch": int,                       # epochs completed
-     "best_metric": float | None,
+     "best_metric": float | None,        # the best evaluation's MAP (or loss)
      "optimizer": dict, "rng": dict,     # exact resume
-     "train_state": dict,                # lr scale, early stopping, ...
+     "train_state": dict,                # lr scale, early stopping (its best, the best's
+                                         # mean rank and epoch; older files lack some), ...
      "history": list[dict],              # the metrics records so far
      "polar": {"radius": Tensor (n,), "limbs": Tensor (n, L, dim)}}  # extended precision only
 

@@ -14,11 +14,15 @@ epoch is rolled back to the state at its start (weights, optimiser, random state
 the learning rate is halved for the rest of the run, the user is told, and the
 epoch runs again. A checkpoint is never written with NaN in it.
 
-Evaluation (every ``eval_every`` epochs, and after the last) computes the validation
-loss on a fixed sample of positives with fixed negatives and the cheap metrics of
-:func:`hyptax.evaluation.quick_metrics`, prints one line, appends one record to
-``metrics.jsonl``, feeds early stopping, and writes ``last.pt`` (and ``best.pt`` when
-the stop metric improved). Everything needed to continue exactly -- weights,
+Evaluation (of the starting point, epoch 0, then every ``eval_every`` epochs and
+after the last) computes the validation loss on a fixed sample of positives with
+fixed negatives and the cheap metrics of :func:`hyptax.evaluation.quick_metrics`
+(MAP and mean rank on a fixed sample of nodes), prints one line, appends one record
+to ``metrics.jsonl``, feeds early stopping, and writes ``last.pt`` (and ``best.pt``
+when the evaluation is better than the best so far: by default a higher MAP, near-ties
+won by a lower mean rank, see :class:`~hyptax.training.stopping.EarlyStopping`). The
+start is a candidate like any epoch: when no epoch beats the construction,
+``best.pt`` is the construction. Everything needed to continue exactly -- weights,
 optimiser state, random state, epoch, early stopping, history -- is in the
 checkpoint, so a resumed run on one thread is bit-identical to an uninterrupted one.
 """
@@ -59,6 +63,10 @@ VALID_CHUNK = 1 << 18
 MIN_LR_SCALE = 2.0**-20
 """The guard gives up (HyptaxError) once the learning rate was halved this far."""
 
+UNTRAINED: dict[str, float | None] = {"loss": None, "lr": None, "edges_per_s": None,
+                                      "epoch_s": None}  # fmt: skip
+"""The training fields of the start's record (epoch 0): no epoch has run."""
+
 
 @dataclass
 class FitState:
@@ -76,7 +84,8 @@ class FitState:
     @classmethod
     def start(cls, config: TrainConfig) -> FitState:
         mode = "max" if config.stop_metric == "map" else "min"
-        return cls(np.random.default_rng(config.seed), EarlyStopping(config.early_stopping, mode))
+        stopper = EarlyStopping(config.early_stopping, mode, tie=config.stop_tie)
+        return cls(np.random.default_rng(config.seed), stopper)
 
     def state_dict(self) -> dict[str, Any]:
         return {
@@ -90,17 +99,27 @@ class FitState:
         }
 
     @classmethod
-    def from_checkpoint(cls, checkpoint: dict[str, Any]) -> FitState:
+    def from_checkpoint(
+        cls, checkpoint: dict[str, Any], config: TrainConfig | None = None
+    ) -> FitState:
+        """The state saved in ``checkpoint``. With the resumed run's ``config``, its
+        patience replaces the saved one (``--early-stopping`` may change on resume)
+        and decides again whether the run has stopped early."""
         s = checkpoint["train_state"]
         rng = np.random.default_rng()
         rng.bit_generator.state = s["rng"]
+        stopper = EarlyStopping.from_state_dict(s["stopper"])
+        stopped = s["stopped_early"]
+        if config is not None:
+            stopper.patience = config.early_stopping
+            stopped = stopper.patience is not None and stopper.bad_evals >= stopper.patience
         return cls(
             rng=rng,
-            stopper=EarlyStopping.from_state_dict(s["stopper"]),
+            stopper=stopper,
             epoch=s["epoch"],
             lr_scale=s["lr_scale"],
             elapsed=s["elapsed"],
-            stopped_early=s["stopped_early"],
+            stopped_early=stopped,
             rollbacks=s["rollbacks"],
             history=list(checkpoint.get("history", [])),
         )
@@ -141,6 +160,8 @@ def fit(
     fused_kernel = use_fused(table, config)
     with fused.calm_numba_threads(), compute_threads(config.threads, fused_kernel):
         start = time.perf_counter() - state.elapsed
+        if state.epoch == 0 and not state.history:  # the start is a candidate for best
+            _keep(table, optimizer, data, config, state, files, echo, start, UNTRAINED)
         while state.epoch < config.epochs and not state.stopped_early:
             good = _snapshot(table, optimizer, state)
             lr = state.lr_scale * lr_at(
@@ -156,14 +177,37 @@ def fit(
                 continue
             state.epoch += 1
             if state.epoch % every == 0 or state.epoch == config.epochs:
-                state.elapsed = time.perf_counter() - start
-                record = evaluate(table, data, config, state, loss, lr, seconds)
-                state.elapsed = record["elapsed"] = time.perf_counter() - start
-                state.history.append(record)
-                state.stopped_early = state.stopper.update(record[_metric(config)], state.epoch)
-                echo(format_record(record))
-                _save(files, table, optimizer, state, record)
+                speed = len(data.u) / max(seconds, 1e-9)
+                trained: dict[str, float | None] = {
+                    "loss": loss, "lr": lr, "edges_per_s": speed, "epoch_s": seconds,
+                }  # fmt: skip
+                _keep(table, optimizer, data, config, state, files, echo, start, trained)
     return state
+
+
+def _keep(
+    table: EmbeddingTable, optimizer: Optimizer, data: TrainData, config: TrainConfig,
+    state: FitState, files: RunFiles, echo: Callable[[str], None], start: float,
+    trained: dict[str, float | None],
+) -> None:  # fmt: skip
+    """Evaluate the current weights, record them, feed early stopping, checkpoint.
+    ``trained``: the last epoch's loss, lr and speed (:data:`UNTRAINED` at the start)."""
+    state.elapsed = time.perf_counter() - start
+    record = evaluate(table, data, config, state, trained)
+    state.elapsed = record["elapsed"] = time.perf_counter() - start
+    state.history.append(record)
+    metric, tiebreak = stop_score(record, config)
+    state.stopped_early = state.stopper.update(metric, state.epoch, tiebreak=tiebreak)
+    echo(format_record(record))
+    _save(files, table, optimizer, state, record)
+
+
+def stop_score(record: dict[str, Any], config: TrainConfig) -> tuple[float, float | None]:
+    """What early stopping and ``best.pt`` follow in an evaluation ``record``: the
+    primary metric and its tiebreak (``config.stop_metric``)."""
+    if config.stop_metric == "map":
+        return record["map_sampled"], record["mean_rank_sampled"]
+    return record["valid_loss"], None
 
 
 def train_epoch(
@@ -303,11 +347,10 @@ def evaluate(
     data: TrainData,
     config: TrainConfig,
     state: FitState,
-    loss: float,
-    lr: float,
-    seconds: float,
+    trained: dict[str, float | None],
 ) -> dict[str, Any]:
-    """The per-evaluation record: losses, lr, quick metrics, speed, time."""
+    """The per-evaluation record: epoch, ``trained`` (the last epoch's loss, lr and
+    speed; None at the start), validation loss, quick metrics, time."""
     from ..evaluation import quick_metrics
 
     t0 = time.perf_counter()
@@ -317,24 +360,25 @@ def evaluate(
     )
     return {
         "epoch": state.epoch,
-        "loss": loss,
+        **trained,
         "valid_loss": valid,
-        "lr": lr,
         **{k: float(v) for k, v in quick.items()},
-        "edges_per_s": len(data.u) / max(seconds, 1e-9),
-        "epoch_s": seconds,
         "eval_s": time.perf_counter() - t0,
         "elapsed": state.elapsed,
     }
 
 
 def format_record(r: dict[str, Any]) -> str:
-    """One line per evaluation."""
+    """One line per evaluation (the start's, epoch 0, has no training loss or speed)."""
+    trained = r.get("loss") is not None
+    loss = f"loss {r['loss']:.4f}" if trained else "start      "
+    speed = f"{r['edges_per_s']:,.0f} pairs/s  lr {r['lr']:.3g}  " if trained else ""
     return (
-        f"epoch {r['epoch']:4d}  loss {r['loss']:.4f}  valid {r['valid_loss']:.4f}  "
-        f"MAP~ {r.get('map_sampled', math.nan):.3f}  rho {r.get('spearman', math.nan):.3f}  "
+        f"epoch {r['epoch']:4d}  {loss}  valid {r['valid_loss']:.4f}  "
+        f"MAP~ {r.get('map_sampled', math.nan):.3f}  "
+        f"MR~ {r.get('mean_rank_sampled', math.nan):.2f}  rho {r.get('spearman', math.nan):.3f}  "
         f"max|x| {r.get('max_norm', math.nan):.6f}  out {r.get('outside_frac', math.nan):.0%}  "
-        f"{r['edges_per_s']:,.0f} pairs/s  lr {r['lr']:.3g}  {r['elapsed']:.1f}s"
+        f"{speed}{r['elapsed']:.1f}s"
     )
 
 
@@ -372,10 +416,6 @@ def checkpoint_dict(
     }
 
 
-def _metric(config: TrainConfig) -> str:
-    return "map_sampled" if config.stop_metric == "map" else "valid_loss"
-
-
 def _save(
     files: RunFiles,
     table: EmbeddingTable,
@@ -388,7 +428,9 @@ def _save(
     if files.best is None and files.last is None:
         return
     checkpoint = checkpoint_dict(files, table, optimizer, state)
-    if state.stopper.improved and files.best is not None:
+    # before any comparable evaluation (a NaN metric), the latest weights stand in
+    unchosen = state.stopper.best_epoch is None
+    if files.best is not None and (state.stopper.improved or unchosen):
         save_checkpoint(files.best, checkpoint)
     if files.last is not None:
         save_checkpoint(files.last, checkpoint)
