@@ -24,7 +24,11 @@ from ..config import DataOptions
 from ..errors import HyptaxError
 from .taxonomy import Taxonomy
 
-__all__ = ["DataOptions", "Taxonomy", "load_taxonomy", "resolve_spec"]
+__all__ = ["IN_MEMORY", "DataOptions", "Taxonomy", "load_taxonomy", "resolve_spec"]
+
+IN_MEMORY = "<in-memory taxonomy>"
+"""The spec recorded for data given from Python (a :class:`Taxonomy` or pairs, see
+:func:`hyptax.train`); its content hash is recorded beside it, as for any data."""
 
 EDGE_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz", ".txt.gz")
 PICKLE_SUFFIXES = (".pkl", ".pickle")
@@ -39,6 +43,11 @@ def load_taxonomy(spec: str, options: DataOptions | None = None) -> Taxonomy:
     (1180, 6540)
     """
     options = options or DataOptions()
+    if spec == IN_MEMORY:
+        raise HyptaxError(
+            f"{IN_MEMORY}: the data was given from Python, and no file holds it; pass it "
+            "again (hyptax.train(data, out=..., resume=True)), or --data SPEC"
+        )
     scheme, colon, rest = spec.partition(":")
     if scheme == "ncbi" and not _looks_like_path(spec):
         from . import ncbi

@@ -26,6 +26,7 @@ checkpoint, so a resumed run on one thread is bit-identical to an uninterrupted 
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import os
 import sys
@@ -50,6 +51,8 @@ from .checkpoint import save_checkpoint
 from .pairs import TrainData, ValidSet
 from .stopping import EarlyStopping
 
+logger = logging.getLogger(__name__)
+
 SAMPLE_CHUNK = 1 << 20
 """Negatives drawn per call of the sampler (spread over as many batches as fit)."""
 
@@ -72,6 +75,9 @@ class FitState:
     stopped_early: bool = False
     rollbacks: int = 0
     history: list[dict[str, Any]] = field(default_factory=list)
+    best_weight: torch.Tensor | None = None
+    """A copy of the best weights so far, kept when no best checkpoint is written
+    (``RunFiles.best`` None): the best of an in-memory run. Not checkpointed."""
 
     @classmethod
     def start(cls, config: TrainConfig) -> FitState:
@@ -126,12 +132,13 @@ def fit(
     *,
     files: RunFiles | None = None,
     progress: bool = False,
-    echo: Callable[[str], None] = print,
+    echo: Callable[[str], None] = logger.info,
 ) -> FitState:
     """Train until ``config.epochs`` or early stopping; returns the final state.
 
     ``state`` is :meth:`FitState.start` for a new run or
-    :meth:`FitState.from_checkpoint` to resume. Uses ``config.threads`` CPU threads
+    :meth:`FitState.from_checkpoint` to resume. ``echo`` gets one line per evaluation
+    (default: the module's logger, at INFO). Uses ``config.threads`` CPU threads
     (see :func:`compute_threads`; restored afterwards).
     """
     files = files or RunFiles()
@@ -162,6 +169,8 @@ def fit(
                 state.history.append(record)
                 state.stopped_early = state.stopper.update(record[_metric(config)], state.epoch)
                 echo(format_record(record))
+                if state.stopper.improved and files.best is None:
+                    state.best_weight = table.weight.detach().clone()
                 _save(files, table, optimizer, state, record)
     return state
 
