@@ -46,7 +46,8 @@ def load_taxonomy(spec: str, options: DataOptions | None = None) -> Taxonomy:
     if spec == IN_MEMORY:
         raise HyptaxError(
             f"{IN_MEMORY}: the data was given from Python, and no file holds it; pass it "
-            "again (hyptax.train(data, out=..., resume=True)), or --data SPEC"
+            "again (hyptax.train(data, out=..., resume=True), hyptax.evaluate(emb, data)) "
+            "or name a file (--data SPEC)"
         )
     scheme, colon, rest = spec.partition(":")
     if scheme == "ncbi" and not _looks_like_path(spec):
