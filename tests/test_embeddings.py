@@ -139,3 +139,138 @@ def test_shared_names_are_refused_with_their_candidates():
         shared.lookup("Bacillus")
     assert shared.lookup("Bacillus (2)") == 1
     assert shared.lineage(3) == ["root", "Bacillus"]
+
+
+# ------------------------------------------------------------ KeyedVectors-like access
+def polar_emb() -> Embeddings:
+    """The tree in extended precision (leaves at a radius of ~26, where float64
+    coordinates round onto the rim)."""
+    from hyptax import constructive as C
+
+    t = tax()
+    built = C.build(t, 2, geometry="metric", precision="extended")
+    assert built.polar is not None
+    return Embeddings(t.ids, t.names, built.points, "poincare", ranks=t.ranks, polar=built.polar)
+
+
+def test_mapping_access_like_keyed_vectors(emb):
+    assert np.array_equal(emb["Aves"], emb.vectors[2].numpy())
+    assert emb[["4", "Aves"]].shape == (2, emb.coord_dim)
+    assert np.array_equal(emb[["4", "Aves"]][1], emb["3"])
+    assert "Homo sapiens" in emb and "4" in emb and "Homo sapiens (4)" in emb
+    assert "Homo sapien" not in emb and 4 not in emb and "Homo sapiens (5)" not in emb
+    assert len(emb) == 6 and list(emb) == IDS
+    with pytest.raises(KeyError, match="did you mean"):
+        emb["Homo sapien"]
+
+
+def test_a_shared_name_is_in_the_embedding():
+    e = Embeddings(["1", "2"], ["Bacillus", "Bacillus"], vectors()[:2], "poincare")
+    assert "Bacillus" in e
+
+
+@pytest.mark.parametrize("make", ["poincare", "lorentz", "polar"])
+def test_batch_distance_is_the_scalar_one_pair_by_pair(make):
+    e = polar_emb() if make == "polar" else Embeddings(IDS, NAMES, vectors(make), make)
+    a, b = ["Homo sapiens", "4", "Aves", "root"], ["Pan troglodytes", "Gallus gallus", "3", "1"]
+    got = e.distance(a, b)
+    assert isinstance(got, np.ndarray) and got.dtype == np.float64 and got.shape == (4,)
+    assert got.tolist() == [e.distance(x, y) for x, y in zip(a, b, strict=True)]
+    assert got[3] == 0.0 and isinstance(e.distance("4", "5"), float)
+    with pytest.raises(ValueError, match="same length"):
+        e.distance(a, b[:2])
+
+
+def test_polar_distances_and_neighbours_come_from_the_polar_points():
+    e = polar_emb()
+    homo, pan = e.lookup("Homo sapiens"), e.lookup("Pan troglodytes")
+    want = float(e.polar.dist(np.array([homo]), np.array([pan]))[0])
+    assert e.distance(["Homo sapiens"], ["Pan troglodytes"])[0] == want
+    plain = float(get_manifold("poincare").dist(e.vectors[homo], e.vectors[pan]))
+    assert plain != want  # the rounded coordinates give another answer
+    assert e.nearest("Homo sapiens", 1, rank="species") == [("Pan troglodytes", want)]
+
+
+def test_nearest_keeps_only_the_rank_asked_for():
+    e = Embeddings(IDS, NAMES, vectors(), "poincare").with_taxonomy(tax())
+    assert [n for n, _ in e.nearest("Homo sapiens", 5, rank="species")] == [
+        "Pan troglodytes", "Gallus gallus"
+    ]  # fmt: skip
+    assert [n for n, _ in e.nearest("Homo sapiens", 1, rank="class")] == ["Mammalia"]
+    assert [n for n, _ in e.nearest("Mammalia", 5, rank="class")] == ["Aves"]
+    assert [r for r, _ in e.nearest_rows(3, 5, rank="species")] == [4, 5]
+    with pytest.raises(ValueError, match="ranks here are: class, no rank, species"):
+        e.nearest("Homo sapiens", 3, rank="genus")
+    with pytest.raises(ValueError, match="carry no ranks"):
+        Embeddings(IDS, NAMES, vectors(), "poincare").nearest("Aves", rank="class")
+
+
+@pytest.mark.parametrize("make", ["lorentz", "polar"])
+def test_save_and_load_give_back_the_whole_embedding(tmp_path, make):
+    e = polar_emb() if make == "polar" else Embeddings(IDS, NAMES, vectors(make), make)
+    e = e.with_taxonomy(tax())
+    e.meta["data"] = {"spec": "x.tsv", "hash": "abc"}
+    path = e.save(tmp_path / "e.pt")
+    back = hyptax.load(path)
+    assert back.ids == e.ids and back.names == e.names and back.manifold == e.manifold
+    assert torch.equal(back.vectors, e.vectors)
+    assert back.ranks == e.ranks and np.array_equal(back.depth, e.depth)
+    assert back.meta["data"] == e.meta["data"]
+    if make == "polar":
+        assert np.array_equal(back.polar.radius, e.polar.radius)
+        assert np.array_equal(back.polar.limbs, e.polar.limbs)
+    else:
+        assert back.polar is None
+    assert back.distance(IDS[3:], IDS[:3]).tolist() == e.distance(IDS[3:], IDS[:3]).tolist()
+    assert Embeddings.load(tmp_path / "e.pt").n == 6
+
+
+def test_a_saved_file_with_damaged_ranks_is_refused(tmp_path):
+    e = Embeddings(IDS, NAMES, vectors(), "poincare", ranks=["r"] * 6)
+    ckpt = torch.load(e.save(tmp_path / "e.pt"), weights_only=True)
+    ckpt["ranks"] = ["r"] * 5
+    torch.save(ckpt, tmp_path / "bad.pt")
+    with pytest.raises(HyptaxError, match="bad 'ranks'"):
+        hyptax.load(tmp_path / "bad.pt")
+
+
+def test_no_module_of_hyptax_imports_another_in_a_circle():
+    """Module-level and function-level imports alike (a lazy import is still a
+    dependency): embeddings -> export -> embeddings and training.checkpoint -> hyptax
+    were circles. ``from . import sub`` depends on the submodule; ``from .. import
+    name`` on the package."""
+    import ast
+    from pathlib import Path
+
+    root = Path(hyptax.__file__).parent
+    found: dict[str, list[tuple[str, list[str]]]] = {}
+    for path in root.rglob("*.py"):
+        parts = path.relative_to(root.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        package = (name if path.name == "__init__.py" else name.rpartition(".")[0]).split(".")
+        imports = found.setdefault(name, [])
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                base = package[: len(package) - node.level + 1] if node.level else []
+                mod = ".".join([*base, node.module] if node.module else base)
+                imports.append((mod, [a.name for a in node.names]))
+            elif isinstance(node, ast.Import):
+                imports.extend((a.name, []) for a in node.names)
+    graph = {
+        m: {f"{mod}.{n}" if f"{mod}.{n}" in found else mod for mod, names in imports
+            for n in names or [""]} & set(found) - {m}
+        for m, imports in found.items()
+    }  # fmt: skip
+    circles = []
+    for start in ("hyptax.embeddings", "hyptax.export", "hyptax.storage",
+                  "hyptax.training.checkpoint", "hyptax.api", "hyptax.version"):  # fmt: skip
+        seen, todo = set(), list(graph[start])
+        while todo:
+            m = todo.pop()
+            if m == start:
+                circles.append(start)
+                break
+            if m not in seen:
+                seen.add(m)
+                todo.extend(graph[m])
+    assert circles == []

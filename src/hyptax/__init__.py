@@ -1,16 +1,40 @@
-"""hyptax: hyperbolic embeddings of large taxonomies."""
+"""hyptax: hyperbolic embeddings of large taxonomies.
 
-__version__ = "0.1.0"
+>>> import hyptax
+>>> result = hyptax.train("wordnet:mammals", dim=5, epochs=3)  # doctest: +SKIP
+>>> result.embeddings.nearest("dog.n.01", k=3)  # doctest: +SKIP
 
+See :mod:`hyptax.api` for :func:`train`, :func:`embed` and :func:`evaluate`. The
+library logs (loggers under ``hyptax``) and never prints; ``logging.basicConfig(
+level=logging.INFO)`` shows its progress lines.
+"""
+
+import logging
+
+from .api import Report, Result, embed, evaluate, train
+from .config import DataOptions, EvalConfig, TrainConfig
 from .data import load_taxonomy
+from .data.taxonomy import Taxonomy
+from .embeddings import Embeddings, load
+from .errors import ConfigError, HyptaxError
+from .version import __version__
 
-__all__ = ["Embeddings", "__version__", "load", "load_taxonomy"]
+logging.getLogger(__name__).addHandler(logging.NullHandler())  # the application configures
 
-
-def __getattr__(name: str) -> object:
-    """``hyptax.load`` and ``hyptax.Embeddings``, imported on first use (they need torch)."""
-    if name in ("load", "Embeddings"):
-        from . import embeddings
-
-        return getattr(embeddings, name)
-    raise AttributeError(f"module 'hyptax' has no attribute {name!r}")
+__all__ = [
+    "ConfigError",
+    "DataOptions",
+    "Embeddings",
+    "EvalConfig",
+    "HyptaxError",
+    "Report",
+    "Result",
+    "Taxonomy",
+    "TrainConfig",
+    "__version__",
+    "embed",
+    "evaluate",
+    "load",
+    "load_taxonomy",
+    "train",
+]

@@ -15,15 +15,17 @@ list of them (:class:`~hyptax.errors.AmbiguousName`).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import torch
 
+from . import storage
 from .data.taxonomy import Taxonomy, find_node, index_names, suggest
-from .errors import HyptaxError
+from .errors import AmbiguousName, HyptaxError
 from .manifolds import get_manifold
 from .manifolds.extended import Polar
 
@@ -77,24 +79,27 @@ class Embeddings:
             if extra is not None and len(extra) != n:
                 raise HyptaxError(f"embeddings: {n} nodes but {len(extra)} {label}")
 
-    # ------------------------------------------------------------ loading
+    # ------------------------------------------------------------ files
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Embeddings:
+        """Read an embedding: a checkpoint (``.pt``, a run's or one :meth:`save`
+        wrote), a run folder (its ``best.pt``), an ``.npy`` export or an ``.npz``
+        (polar) one (:mod:`hyptax.storage`)."""
+        return cls(**storage.read(path))
+
     @classmethod
     def from_checkpoint(cls, path: str | os.PathLike[str]) -> Embeddings:
-        """The embedding stored in a training checkpoint (read with ``weights_only=True``)."""
-        from .training.checkpoint import load_checkpoint
+        """The embedding stored in a checkpoint (read with ``weights_only=True``)."""
+        return cls(**storage.read_checkpoint(path))
 
-        ckpt = load_checkpoint(path)
-        meta = {
-            "path": str(path),
-            "kind": "checkpoint",
-            "data": ckpt["data"],
-            "config": ckpt["config"],
-            "epoch": ckpt["epoch"],
-            "best_metric": ckpt.get("best_metric"),
-            "history": ckpt.get("history") or [],
-        }
-        return cls(ckpt["ids"], ckpt["names"], ckpt["weight"], ckpt["manifold"], meta=meta,
-                   polar=ckpt.get("polar"))  # fmt: skip
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the whole embedding (polar points, ranks, depths and ``meta``'s data
+        and config included) to one checkpoint file, atomically; :meth:`load` reads
+        it back. Returns the path."""
+        return storage.save(
+            path, ids=self.ids, names=self.names, vectors=self.vectors, manifold=self.manifold,
+            ranks=self.ranks, depth=self.depth, meta=self.meta, polar=self.polar,
+        )  # fmt: skip
 
     # ------------------------------------------------------------ shape
     @property
@@ -144,18 +149,57 @@ class Embeddings:
             return f"; did you mean {', '.join(repr(h) for h in hits)}?"
         return suggest(key, self.names)
 
+    def __contains__(self, key: object) -> bool:
+        """Whether ``key`` names a node (id, name or ``name (id)``; a shared name counts)."""
+        if not isinstance(key, str):
+            return False
+        try:
+            return find_node(key, self.index, self.name_index, self.ids, self.names) is not None
+        except AmbiguousName:
+            return True
+        except KeyError:
+            return False
+
+    def __iter__(self) -> Iterator[str]:
+        """The node ids, in row order."""
+        return iter(self.ids)
+
+    def __getitem__(self, key: str | Sequence[str]) -> np.ndarray:
+        """``emb["dog.n.01"]``: the ``(coord_dim,)`` vector of a node (a copy);
+        ``emb[["a", "b"]]``: ``(k, coord_dim)``, one row per key."""
+        if isinstance(key, str):
+            return self.vector(key)
+        return self.vectors[self._rows(key)].numpy().copy()
+
     def vector(self, key: str) -> np.ndarray:
         """``(coord_dim,)`` coordinates of a node (a copy)."""
         return self.vectors[self.lookup(key)].numpy().copy()
 
-    def distance(self, a: str, b: str) -> float:
-        """Hyperbolic distance between two nodes."""
-        i, j = self.lookup(a), self.lookup(b)
+    @overload
+    def distance(self, a: str, b: str) -> float: ...
+    @overload
+    def distance(self, a: Sequence[str], b: Sequence[str]) -> np.ndarray: ...
+    def distance(self, a: str | Sequence[str], b: str | Sequence[str]) -> float | np.ndarray:
+        """Hyperbolic distance between two nodes; given two equally long lists of
+        keys, the ``(k,)`` float64 array of distances pair by pair (``a[i]`` to ``b[i]``)."""
+        if isinstance(a, str) and isinstance(b, str):
+            return float(self._pair_distances(np.array([self.lookup(a)]),
+                                              np.array([self.lookup(b)]))[0])  # fmt: skip
+        if isinstance(a, str) or isinstance(b, str) or len(a) != len(b):
+            raise ValueError("distance: give two keys, or two lists of keys of the same length")
+        return self._pair_distances(self._rows(a), self._rows(b))
+
+    def _rows(self, keys: Sequence[str]) -> np.ndarray:
+        return np.array([self.lookup(k) for k in keys], dtype=np.int64)
+
+    def _pair_distances(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """``(k,)`` distances between rows ``i[t]`` and ``j[t]``."""
         if self.polar is not None:
-            return float(self.polar.dist(np.array([i]), np.array([j]))[0])
+            return np.asarray(self.polar.dist(i, j), dtype=np.float64)
         m = get_manifold(self.manifold)
         with torch.no_grad():
-            return float(m.dist(self.vectors[i], self.vectors[j]))
+            ti, tj = torch.from_numpy(i), torch.from_numpy(j)
+            return m.dist(self.vectors[ti], self.vectors[tj]).numpy().astype(np.float64)
 
     def _row_distances(self, row: int) -> torch.Tensor:
         """``(n,)`` distances from node ``row`` to every node."""
@@ -172,17 +216,41 @@ class Embeddings:
         with torch.no_grad():
             return get_manifold(self.manifold).dist0(self.vectors)
 
-    def nearest(self, key: str, k: int = 10) -> list[tuple[str, float]]:
+    def nearest(self, key: str, k: int = 10, rank: str | None = None) -> list[tuple[str, float]]:
         """The ``k`` nodes closest to ``key`` (itself excluded) as ``(name, distance)``,
-        closest first; equal distances go to the lower row."""
-        return [(self.names[i], d) for i, d in self.nearest_rows(self.lookup(key), k)]
+        closest first; equal distances go to the lower row. ``rank`` (e.g.
+        ``"genus"``) keeps only the nodes of that rank (embeddings with ranks only:
+        NCBI data, or :meth:`with_taxonomy`)."""
+        rows = self.nearest_rows(self.lookup(key), k, rank)
+        return [(self.names[i], d) for i, d in rows]
 
-    def nearest_rows(self, row: int, k: int = 10) -> list[tuple[int, float]]:
+    def nearest_rows(
+        self, row: int, k: int = 10, rank: str | None = None
+    ) -> list[tuple[int, float]]:
         """Like :meth:`nearest`, by row: ``[(row, distance), ...]``."""
         d = self._row_distances(row)
         d[row] = torch.inf
-        order = torch.sort(d, stable=True).indices[: min(k, self.n - 1)]
+        keep = self.n - 1
+        if rank is not None:
+            other = torch.from_numpy(self._rank_mask(rank) == 0)
+            d[other] = torch.inf
+            keep = int((~other).sum()) - (0 if other[row] else 1)
+        order = torch.sort(d, stable=True).indices[: max(0, min(k, keep))]
         return [(int(i), float(d[i])) for i in order]
+
+    def _rank_mask(self, rank: str) -> np.ndarray:
+        """``(n,)`` bool: the nodes of ``rank``; ValueError naming the ranks there are."""
+        if self.ranks is None:
+            raise ValueError(
+                "these embeddings carry no ranks; rank= needs data with ranks (NCBI), "
+                "see Embeddings.with_taxonomy"
+            )
+        ranks = np.asarray(self.ranks, dtype=object)
+        mask = ranks == rank
+        if not mask.any():
+            valid = ", ".join(sorted(set(self.ranks) - {""}))
+            raise ValueError(f"no node has rank {rank!r}; the ranks here are: {valid}")
+        return mask
 
     def ancestors(self, key: str, k: int = 10) -> list[tuple[str, float]]:
         """The ``k`` nodes most likely to be ancestors of ``key``, by the ancestor score
@@ -261,19 +329,5 @@ class Embeddings:
 
 
 def load(path: str | os.PathLike[str]) -> Embeddings:
-    """Load an :class:`Embeddings` from a checkpoint, a run folder (its ``best.pt``),
-    an ``.npy`` export (``hyptax export --format npy``) or an ``.npz`` one
-    (``--format polar``)."""
-    if Path(path).is_dir():
-        from .pipeline import RunPaths
-
-        path = RunPaths.in_dir(path).best
-    if Path(path).suffix.lower() == ".npy":
-        from .export import read_npy
-
-        return read_npy(path)
-    if Path(path).suffix.lower() == ".npz":
-        from .export import read_polar_export
-
-        return read_polar_export(path)
-    return Embeddings.from_checkpoint(path)
+    """:meth:`Embeddings.load`: a checkpoint, a run folder, an ``.npy`` or ``.npz`` export."""
+    return Embeddings.load(path)

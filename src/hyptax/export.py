@@ -38,10 +38,8 @@ written atomically.
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import zipfile
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -49,19 +47,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
-from . import __version__
 from .data.taxonomy import Taxonomy
 from .embeddings import Embeddings
 from .errors import HyptaxError
 from .files import atomic_write, is_special, is_stdout, os_problem, write_json
 from .manifolds.extended import Polar, limbs_for
-from .training.checkpoint import bad_points, read_polar
+from .storage import NPY_FORMAT, POLAR_FORMAT, escape, npy_paths
+from .version import __version__
 
 FORMATS = ("w2v", "tsv", "npy", "polar")
-NPY_FORMAT = "hyptax-vectors"
-POLAR_FORMAT = "hyptax-polar"
 POLAR_LAYOUT = (
     "radius: (n,) float64 distance from the origin; limbs: (n, L, dim) float64, the unit "
     "direction of node i is sum(limbs[i], axis=0), limb l an integer multiple of "
@@ -215,7 +210,7 @@ def write_w2v(emb: Embeddings, path: str | os.PathLike[str]) -> list[Path]:
     with atomic_write(mapping, "w") as fh:
         fh.write("token\tid\tname\n")
         for token, i, name in zip(tokens, emb.ids, emb.names, strict=True):
-            fh.write("\t".join(_escape(f) for f in (token, i, name)) + "\n")
+            fh.write("\t".join(escape(f) for f in (token, i, name)) + "\n")
     return [path, mapping]
 
 
@@ -251,21 +246,6 @@ def write_projector(
 
 
 # --------------------------------------------------------------------- npy
-def npy_paths(
-    path: str | os.PathLike[str], suffix: str = ".npy"
-) -> tuple[Path, Path, Path]:
-    """``(PATH.npy, PATH.names.tsv, PATH.json)`` for an export named ``PATH[.npy]``
-    (``suffix`` ``.npz`` for a ``polar`` export)."""
-    base = Path(path)
-    if base.suffix.lower() in (".npy", ".npz"):
-        base = base.with_suffix("")
-    return (
-        base.with_name(base.name + suffix),
-        base.with_name(base.name + ".names.tsv"),
-        base.with_name(base.name + ".json"),
-    )
-
-
 def write_npy(emb: Embeddings, path: str | os.PathLike[str]) -> list[Path]:
     """Vectors, names and a manifest (see the module docstring): lossless unless the
     embedding is in extended precision (then ``polar`` is)."""
@@ -308,7 +288,7 @@ def _write_names(
         fh.write("id\tname\trank\tdepth\n")
         for i in range(emb.n):
             row = (emb.ids[i], emb.names[i], _rank(emb, i), _depth(emb, i))
-            fh.write("\t".join(_escape(f) for f in row) + "\n")
+            fh.write("\t".join(escape(f) for f in row) + "\n")
     data = emb.meta.get("data") or {}
     write_json(
         meta_path,
@@ -328,91 +308,6 @@ def _write_names(
     )
 
 
-def read_npy(path: str | os.PathLike[str]) -> Embeddings:
-    """Read an ``npy`` export back (``allow_pickle=False``; one-line errors)."""
-    vec_path, names_path, meta_path = npy_paths(path)
-    meta, rows = _read_names(vec_path, names_path, meta_path, NPY_FORMAT)
-    try:
-        vectors = np.load(vec_path, allow_pickle=False)
-    except OSError as exc:
-        raise HyptaxError(f"{vec_path}: cannot read: {os_problem(exc)}") from None
-    except ValueError as exc:  # a damaged .npy
-        raise HyptaxError(f"{path}: not a hyptax npy export ({exc})") from None
-    if (
-        vectors.ndim != 2
-        or len(vectors) != len(rows)
-        or not np.issubdtype(vectors.dtype, np.floating)
-    ):
-        raise HyptaxError(
-            f"{vec_path}: {len(rows)} names but vectors of shape {vectors.shape} ({vectors.dtype})"
-        )
-    problem = bad_points(torch.as_tensor(vectors), str(meta.get("manifold", "")))
-    if problem:
-        raise HyptaxError(f"{vec_path}: {problem}")
-    return _embeddings(rows, vectors, str(meta.get("manifold", "")), meta, vec_path, "npy")
-
-
-def read_polar_export(path: str | os.PathLike[str]) -> Embeddings:
-    """Read a ``polar`` export back (``allow_pickle=False``; one-line errors)."""
-    vec_path, names_path, meta_path = npy_paths(path, ".npz")
-    meta, rows = _read_names(vec_path, names_path, meta_path, POLAR_FORMAT)
-    try:
-        with np.load(vec_path, allow_pickle=False) as z:
-            stored = {k: torch.from_numpy(z[k]) for k in ("radius", "limbs")}
-    except OSError as exc:
-        raise HyptaxError(f"{vec_path}: cannot read: {os_problem(exc)}") from None
-    except (ValueError, KeyError, zipfile.BadZipFile) as exc:
-        raise HyptaxError(f"{vec_path}: not a hyptax polar export ({exc})") from None
-    polar = read_polar(stored, len(rows), vec_path)
-    emb = _embeddings(rows, polar.poincare(), "poincare", meta, vec_path, "polar")
-    emb.polar = polar
-    return emb
-
-
-def _read_names(
-    vec_path: Path, names_path: Path, meta_path: Path, fmt: str
-) -> tuple[dict[str, Any], list[list[str]]]:
-    """The manifest and the rows ``[id, name, rank, depth]`` of an export, checked."""
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        lines = names_path.read_text(encoding="utf-8").removesuffix("\n").split("\n")
-    except FileNotFoundError as exc:
-        raise HyptaxError(
-            f"{exc.filename}: no such file (an export is {vec_path.name}, "
-            f"{names_path.name} and {meta_path.name} together)"
-        ) from None
-    except OSError as exc:
-        raise HyptaxError(f"{exc.filename}: cannot read: {os_problem(exc)}") from None
-    except ValueError as exc:  # bad JSON
-        raise HyptaxError(f"{meta_path}: not a hyptax export manifest ({exc})") from None
-    if not isinstance(meta, dict) or meta.get("format") != fmt:
-        raise HyptaxError(f"{meta_path}: not a hyptax {fmt} manifest")
-    rows = [[_unescape(f) for f in line.split("\t")] for line in lines[1:]]
-    for k, row in enumerate(rows):
-        if len(row) != 4 or not (row[3] == "" or row[3].lstrip("-").isdigit()):
-            raise HyptaxError(
-                f"{names_path}: line {k + 2}: expected id, name, rank, depth separated by tabs"
-            )
-    return meta, rows
-
-
-def _embeddings(
-    rows: list[list[str]], vectors: np.ndarray, manifold: str, meta: dict[str, Any],
-    vec_path: Path, kind: str,
-) -> Embeddings:  # fmt: skip
-    has_ranks = any(r[2] for r in rows)
-    depth = np.array([int(r[3]) if r[3] else -1 for r in rows], dtype=np.int64)
-    return Embeddings(
-        [r[0] for r in rows],
-        [r[1] for r in rows],
-        vectors,
-        manifold,
-        ranks=[r[2] for r in rows] if has_ranks else None,
-        depth=depth if (depth >= 0).any() else None,
-        meta={"path": str(vec_path), "kind": kind, "data": meta.get("data") or {}},
-    )
-
-
 # --------------------------------------------------------------------- helpers
 def _rank(emb: Embeddings, i: int) -> str:
     return emb.ranks[i] if emb.ranks is not None else ""
@@ -420,19 +315,6 @@ def _rank(emb: Embeddings, i: int) -> str:
 
 def _depth(emb: Embeddings, i: int) -> str:
     return str(int(emb.depth[i])) if emb.depth is not None and emb.depth[i] >= 0 else ""
-
-
-_ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
-_UNESCAPES = {v: k for k, v in _ESCAPES.items()}
-
-
-def _escape(value: str) -> str:
-    """Backslash-escape tabs, newlines and backslashes (reversed by :func:`_unescape`)."""
-    return re.sub(r"[\\\t\n\r]", lambda m: _ESCAPES[m.group()], value)
-
-
-def _unescape(value: str) -> str:
-    return re.sub(r"\\[\\tnr]", lambda m: _UNESCAPES[m.group()], value)
 
 
 def _cell(value: Any) -> str:

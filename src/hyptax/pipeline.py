@@ -16,15 +16,15 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
-from . import __version__
 from .config import EvalConfig, TrainConfig, to_dict
 from .data import load_taxonomy, resolve_spec
 from .data.taxonomy import Taxonomy
@@ -32,9 +32,14 @@ from .errors import ConfigError, HyptaxError
 from .files import atomic_write, clear_stale, hold_lock, os_problem, plain_json, write_json
 from .model import EmbeddingTable
 from .optim import Optimizer, make_optimizer
+from .storage import RunPaths
 from .training.checkpoint import check_same_data, load_checkpoint, save_checkpoint
 from .training.fit import FitState, RunFiles, fit
 from .training.pairs import TrainData, build_training_data
+
+if TYPE_CHECKING:
+    from .embeddings import Embeddings
+from .version import __version__
 
 RESUMABLE_CHANGES = (
     "epochs", "early_stopping", "eval_every", "threads", "gpu", "backend", "data_cache",
@@ -42,54 +47,40 @@ RESUMABLE_CHANGES = (
 """Config fields a resumed run may change; any other difference is refused."""
 
 Echo = Callable[[str], None]
+"""Where a run's lines go: the module's logger by default; the CLI passes ``print``."""
 
-
-@dataclass(frozen=True)
-class RunPaths:
-    """The files of a run. ``in_dir(RUN_DIR)``: ``RUN_DIR/{run.json, metrics.jsonl,
-    best.pt, last.pt, report.json}``. ``at_checkpoint(PATH)`` (the prototype's
-    ``--checkpoint PATH``): the best checkpoint at PATH, the others beside it as
-    ``PATH.stem + {.run.json, .metrics.jsonl, .last.pt, .report.json}``."""
-
-    run_json: Path
-    metrics: Path
-    best: Path
-    last: Path
-    report: Path
-    lock: Path
-    """Held while a run writes (:func:`hyptax.files.hold_lock`): ``RUN_DIR/.lock``,
-    or ``PATH.stem + .lock``."""
-
-    @classmethod
-    def in_dir(cls, out: str | Path) -> RunPaths:
-        d = Path(out)
-        return cls(d / "run.json", d / "metrics.jsonl", d / "best.pt", d / "last.pt",
-                   d / "report.json", d / ".lock")  # fmt: skip
-
-    @classmethod
-    def at_checkpoint(cls, path: str | Path) -> RunPaths:
-        p = Path(path)
-        stem = p.with_suffix("") if p.suffix == ".pt" else p
-        side = lambda ext: stem.with_name(stem.name + ext)  # noqa: E731
-        return cls(side(".run.json"), side(".metrics.jsonl"), p, side(".last.pt"),
-                   side(".report.json"), side(".lock"))  # fmt: skip
-
-    def resume_from(self) -> Path:
-        """``last``, or ``best`` when ``last`` is missing: a kill while the first
-        ``last`` was being written leaves only ``best``, a complete checkpoint of the
-        same state."""
-        return self.last if self.last.is_file() or not self.best.is_file() else self.best
+logger = logging.getLogger(__name__)
 
 
 @dataclass
 class RunResult:
-    """What a run leaves: the trained table (best weights), its data, state and report."""
+    """What a run leaves: the trained table (best weights), its data, state and report;
+    ``data`` is the data section of its checkpoints (spec, typed, options, hash, n_nodes)."""
 
     table: EmbeddingTable
     tax: Taxonomy
     config: TrainConfig
     state: FitState | None
     report: dict[str, Any] | None
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def embeddings(self) -> Embeddings:
+        """The table as an :class:`~hyptax.embeddings.Embeddings`, with the ranks and
+        depths of the data, and ``meta`` holding its config, data, epoch and history."""
+        from .embeddings import Embeddings
+
+        tax, table, state = self.tax, self.table, self.state
+        meta = {
+            "hyptax_version": __version__, "kind": "run", "config": to_dict(self.config),
+            "data": self.data, "epoch": 0 if state is None else state.epoch,
+            "best_metric": None if state is None else state.stopper.best,
+            "history": [] if state is None else list(state.history),
+        }  # fmt: skip
+        return Embeddings(
+            ids=tax.ids, names=tax.names, vectors=table.weight.detach().cpu(),
+            manifold=table.manifold.name, ranks=tax.ranks, depth=tax.depth, meta=meta,
+            polar=table.polar,
+        )  # fmt: skip
 
 
 def run(
@@ -99,23 +90,26 @@ def run(
     resume: bool = False,
     progress: bool = False,
     report: bool = True,
-    echo: Echo = print,
+    echo: Echo = logger.info,
     evaluation: EvalConfig | None = None,
+    tax: Taxonomy | None = None,
 ) -> RunResult:
     """Train an embedding as ``config`` says; see the module docstring. The run holds
     ``paths.lock`` throughout: a second run into the same files stops at once.
-    ``evaluation`` configures the final report (default: :class:`EvalConfig`)."""
+    ``evaluation`` configures the final report (default: :class:`EvalConfig`).
+    ``tax``: the data itself, in memory (``config.data`` then only names it, e.g.
+    :data:`~hyptax.data.IN_MEMORY`); a resumed run must be given the same data."""
     config, typed = resolve_data(config)
     with _locked(paths):
-        return _run(config, typed, paths, resume, progress, report, echo, evaluation)
+        return _run(config, typed, paths, resume, progress, report, echo, evaluation, tax)
 
 
 def _run(
     config: TrainConfig, typed: str, paths: RunPaths | None, resume: bool, progress: bool,
-    report: bool, echo: Echo, evaluation: EvalConfig | None,
+    report: bool, echo: Echo, evaluation: EvalConfig | None, given: Taxonomy | None,
 ) -> RunResult:  # fmt: skip
     device = check_setup(config, paths, resume)
-    tax = load_data(config, echo, typed)
+    tax = load_data(config, echo, typed, given=given)
     asked = config.n_negatives
     config = resolve_for(config, tax)
     table = make_model(tax, config, device)
@@ -152,8 +146,8 @@ def _run(
         start = "construction" if config.init == "constructive" else "start"
         what = "MAP and mean rank" if config.stop_metric == "map" else "validation loss"
         echo(f"no epoch beat the {start} on {what}: the result (best.pt) is the {start}")
-    best = load_best(paths, table)
-    result = RunResult(best, tax, config, state, None)
+    best = load_best(paths, table, state)
+    result = RunResult(best, tax, config, state, None, files.static["data"])
     if report:
         result.report = evaluate_run(result, paths, progress, echo, evaluation)
     return result
@@ -209,13 +203,17 @@ def choose_device(gpu: int) -> torch.device:
 
 
 def load_data(
-    config: TrainConfig, echo: Echo = print, shown: str | None = None, *, training: bool = True
-) -> Taxonomy:
-    """The taxonomy of ``config.data`` (named ``shown`` in messages); checks that the
-    run (``training`` or not) fits in memory, before the closure is built."""
+    config: TrainConfig, echo: Echo = logger.info, shown: str | None = None, *,
+    training: bool = True, given: Taxonomy | None = None,
+) -> Taxonomy:  # fmt: skip
+    """The taxonomy of ``config.data`` (named ``shown`` in messages), or the one
+    ``given`` in memory; checks that the run (``training`` or not) fits in memory,
+    before the closure is built."""
     from .training.memory import check_memory
 
-    tax = load_taxonomy(config.data, config.data_options, cache=config.data_cache)
+    tax = given if given is not None else load_taxonomy(
+        config.data, config.data_options, cache=config.data_cache
+    )
     check_memory(tax, config, training=training)
     echo(f"{shown or config.data}: {tax.n_nodes:,} nodes, {tax.n_closure:,} closure pairs")
     return tax
@@ -396,11 +394,17 @@ def stored_config(paths: RunPaths, **changes: Any) -> TrainConfig:
     return replace(TrainConfig.from_dict(checkpoint["config"]), **changes)
 
 
-def load_best(paths: RunPaths | None, table: EmbeddingTable) -> EmbeddingTable:
-    """The table with the best checkpoint's weights (the current ones without files)."""
-    if paths is None or not paths.best.is_file():
+def load_best(
+    paths: RunPaths | None, table: EmbeddingTable, state: FitState | None = None
+) -> EmbeddingTable:
+    """The table with the best weights: those of the best checkpoint, else those
+    training kept in memory (``state.best_weight``), else the current ones."""
+    if paths is not None and paths.best.is_file():
+        weight = load_checkpoint(paths.best)["weight"]
+    elif state is not None and state.best_weight is not None:
+        weight = state.best_weight
+    else:
         return table
-    weight = load_checkpoint(paths.best)["weight"]
     return EmbeddingTable(weight.to(table.weight.device, table.weight.dtype), table.manifold)
 
 
@@ -409,16 +413,10 @@ def evaluate_run(
     evaluation: EvalConfig | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """The full evaluation report of the final embedding; written to ``report.json``."""
-    from .embeddings import Embeddings
     from .evaluation.report import evaluate, format_report
 
-    tax, table, config = result.tax, result.table, result.config
-    emb = Embeddings(
-        ids=tax.ids, names=tax.names, vectors=table.weight.detach().cpu(),
-        manifold=table.manifold.name, ranks=tax.ranks, depth=tax.depth,
-        meta={"hyptax_version": __version__, "config": to_dict(config)}, polar=table.polar,
-    )  # fmt: skip
-    report = evaluate(emb, tax, evaluation or EvalConfig(), holdout=config.holdout,
+    tax, config = result.tax, result.config
+    report = evaluate(result.embeddings(), tax, evaluation or EvalConfig(), holdout=config.holdout,
                       split_seed=config.seed, progress=progress)  # fmt: skip
     if result.state is not None:
         report["training"] = _training_summary(result.state)
@@ -430,21 +428,22 @@ def evaluate_run(
 
 def embed(
     config: TrainConfig, *, paths: RunPaths | None = None, progress: bool = False,
-    echo: Echo = print, evaluation: EvalConfig | None = None,
+    echo: Echo = logger.info, evaluation: EvalConfig | None = None, tax: Taxonomy | None = None,
 ) -> RunResult:  # fmt: skip
     """An embedding built without training (``config.init``, e.g. constructive):
-    the same checkpoint and report as a training run, at epoch 0."""
+    the same checkpoint and report as a training run, at epoch 0. ``tax``: as for
+    :func:`run`."""
     config, typed = resolve_data(config)
     with _locked(paths):
-        return _embed(config, typed, paths, progress, echo, evaluation)
+        return _embed(config, typed, paths, progress, echo, evaluation, tax)
 
 
 def _embed(
     config: TrainConfig, typed: str, paths: RunPaths | None, progress: bool, echo: Echo,
-    evaluation: EvalConfig | None,
+    evaluation: EvalConfig | None, given: Taxonomy | None,
 ) -> RunResult:  # fmt: skip
     device = check_setup(config, paths, resume=False, resumable=False)
-    tax = load_data(config, echo, typed, training=False)
+    tax = load_data(config, echo, typed, training=False, given=given)
     config = resolve_for(config, tax)
     table = make_model(tax, config, device)
     config = settle_precision(config, table, echo)
@@ -468,7 +467,7 @@ def _finish_construction(
             checkpoint["polar"] = table.polar
         save_checkpoint(paths.best, checkpoint)
         save_checkpoint(paths.last, checkpoint)
-    result = RunResult(table, tax, config, None, None)
+    result = RunResult(table, tax, config, None, None, files.static["data"])
     result.report = evaluate_run(result, paths, progress, echo, evaluation)
     return result
 

@@ -12,8 +12,8 @@ import argparse
 import importlib
 import sys
 
-from .. import __version__
 from ..errors import HyptaxError
+from ..version import __version__
 
 COMMAND_MODULES = ("data_cmds", "train_cmds", "eval_cmds")
 

@@ -24,7 +24,11 @@ from ..config import DataOptions
 from ..errors import HyptaxError
 from .taxonomy import Taxonomy
 
-__all__ = ["DataOptions", "Taxonomy", "load_taxonomy", "resolve_spec"]
+__all__ = ["IN_MEMORY", "DataOptions", "Taxonomy", "load_taxonomy", "resolve_spec"]
+
+IN_MEMORY = "<in-memory taxonomy>"
+"""The spec recorded for data given from Python (a :class:`Taxonomy` or pairs, see
+:func:`hyptax.train`); its content hash is recorded beside it, as for any data."""
 
 EDGE_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz", ".txt.gz")
 PICKLE_SUFFIXES = (".pkl", ".pickle")
@@ -42,6 +46,12 @@ def load_taxonomy(spec: str, options: DataOptions | None = None, *, cache: bool 
     (1180, 6540)
     """
     options = options or DataOptions()
+    if spec == IN_MEMORY:
+        raise HyptaxError(
+            f"{IN_MEMORY}: the data was given from Python, and no file holds it; pass it "
+            "again (hyptax.train(data, out=..., resume=True), hyptax.evaluate(emb, data)) "
+            "or name a file (--data SPEC)"
+        )
     if not cache or spec.lower().endswith(PREPARED_SUFFIXES):  # a prepared file is one
         return _read_source(spec, options)
     from . import cache as store

@@ -52,7 +52,7 @@ import io
 import pickle
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -93,6 +93,29 @@ def load_edges(path: str | PathLike[str]) -> Taxonomy:
     if not lines:
         raise InputError("empty file: no edges after the header", path=path)
     children, parents = (second, first) if columns else (first, second)
+    return _from_columns(children, parents, lines, header, path)
+
+
+def load_pairs(pairs: Iterable[Sequence[str]], source: str) -> Taxonomy:
+    """A taxonomy from ``(child, parent)`` pairs in memory, read as the lines of an
+    edge list are (parent edges, or a closure reduced to them; see the module
+    docstring); ``source`` names the data, and errors count pairs from 1 as lines."""
+    children, parents = [], []
+    for k, pair in enumerate(pairs, 1):
+        if isinstance(pair, str) or not isinstance(pair, Sequence) or len(pair) != 2:
+            raise InputError(f"pair {k}: expected (child, parent), not {brief(pair)}")
+        children.append(str(pair[0]).strip())
+        parents.append(str(pair[1]).strip())
+    if not children:
+        raise InputError(f"{source}: no (child, parent) pairs")
+    return _from_columns(children, parents, list(range(1, len(children) + 1)), False, source)
+
+
+def _from_columns(
+    children: list[str], parents: list[str], lines: list[int], header: bool, path: Path | str
+) -> Taxonomy:
+    """The taxonomy of an edge list's columns (``path``: the file, or a name for
+    pairs given in memory)."""
     ids = list(dict.fromkeys(x for pair in zip(children, parents, strict=True) for x in pair))
     joined = "\x00".join(ids)
     if "\n" in joined or "\r" in joined:  # only a quoted CSV field can hold one
@@ -119,7 +142,7 @@ def load_edges(path: str | PathLike[str]) -> Taxonomy:
 
 
 def _build(
-    path: Path,
+    path: Path | str,
     ids: list[str],
     child: np.ndarray,
     parent: np.ndarray,
@@ -132,14 +155,15 @@ def _build(
     n_two_step, n_missing = two_step_counts(desc, anc, n)
     stats: dict[str, Any] = {"header": int(header)}
     common: dict[str, Any] = {"source": str(path), "path": str(path)}
+    named = f"edge list {path.name}" if isinstance(path, Path) else f"{path}, (child, parent) pairs"
     if n_two_step == 0 or 2 * n_missing > n_two_step:
         stats["input_form"] = "parent edges"
-        definition = f"edge list {path.name}: child, parent per line"
+        definition = f"{named}: child, parent per line"
         return Taxonomy.from_edges(
             ids, child, parent, lines=lines, definition=definition, stats=stats, **common
         )
     stats |= {"input_form": "closure", "duplicate_edges": len(child) - len(key)}
-    definition = f"edge list {path.name}, read as a closure and reduced to parent edges"
+    definition = f"{named}, read as a closure and reduced to parent edges"
     try:
         return reduce_closure(ids, desc, anc, definition=definition, stats=stats, **common)
     except InputError:

@@ -29,9 +29,9 @@ from typing import Any
 
 import numpy as np
 
-from .. import __version__
 from ..errors import HyptaxError, InputError, brief
 from ..files import atomic_write
+from ..version import __version__
 from .taxonomy import Taxonomy, unique_sorted
 
 FORMAT = "hyptax-dataset-1"

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import sys
 import time
@@ -12,15 +13,17 @@ from typing import Any
 import numpy as np
 import torch
 
-from .. import __version__
 from ..config import EvalConfig
 from ..data.taxonomy import Taxonomy
 from ..embeddings import Embeddings
+from ..version import __version__
 from . import faithful, hierarchy, linkpred
 from .geometry import ball_view
 from .ranking import Queries, auto_sample, reconstruction
 
 FORMAT = "hyptax-report"
+
+logger = logging.getLogger(__name__)
 
 FAITHFUL_MIN_QUERIES = 100
 """The fewest query nodes of the faithfulness figures, whatever the graph's size."""
@@ -77,7 +80,7 @@ def evaluate(
     *,
     holdout: float = 0.0,
     split_seed: int = 0,
-    progress: bool = True,
+    progress: bool = False,
 ) -> dict[str, Any]:
     """Evaluate ``emb`` against ``tax``: reconstruction (exact or sampled), link
     prediction when ``holdout > 0`` (the split of :func:`linkpred.split_edges` with
@@ -228,8 +231,11 @@ def _warnings(report: dict[str, Any]) -> list[str]:
     return out
 
 
-def _say(enabled: bool, what: str) -> None:
-    if enabled:
+def _say(progress: bool, what: str) -> None:
+    """Log the step starting; with ``progress`` (the CLI at a terminal) also show it
+    on stderr, as a progress bar would be."""
+    logger.info("evaluating: %s ...", what)
+    if progress:
         print(f"evaluating: {what} ...", file=sys.stderr, flush=True)
 
 

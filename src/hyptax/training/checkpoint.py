@@ -35,11 +35,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from .. import __version__
 from ..errors import HyptaxError, brief
 from ..files import atomic_write
 from ..manifolds import MANIFOLDS, get_manifold
 from ..manifolds.extended import MAX_RADIUS, Polar
+from ..version import __version__
 
 FORMAT = "hyptax-checkpoint"
 REQUIRED: dict[str, type | tuple[type, ...]] = {

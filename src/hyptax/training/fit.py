@@ -30,6 +30,7 @@ checkpoint, so a resumed run on one thread is bit-identical to an uninterrupted 
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import os
 import sys
@@ -53,6 +54,8 @@ from . import fused
 from .checkpoint import save_checkpoint
 from .pairs import TrainData, ValidSet
 from .stopping import EarlyStopping
+
+logger = logging.getLogger(__name__)
 
 SAMPLE_CHUNK = 1 << 20
 """Negatives drawn per call of the sampler (spread over as many batches as fit)."""
@@ -80,6 +83,9 @@ class FitState:
     stopped_early: bool = False
     rollbacks: int = 0
     history: list[dict[str, Any]] = field(default_factory=list)
+    best_weight: torch.Tensor | None = None
+    """A copy of the best weights so far, kept when no best checkpoint is written
+    (``RunFiles.best`` None): the best of an in-memory run. Not checkpointed."""
 
     @classmethod
     def start(cls, config: TrainConfig) -> FitState:
@@ -145,12 +151,13 @@ def fit(
     *,
     files: RunFiles | None = None,
     progress: bool = False,
-    echo: Callable[[str], None] = print,
+    echo: Callable[[str], None] = logger.info,
 ) -> FitState:
     """Train until ``config.epochs`` or early stopping; returns the final state.
 
     ``state`` is :meth:`FitState.start` for a new run or
-    :meth:`FitState.from_checkpoint` to resume. Uses ``config.threads`` CPU threads
+    :meth:`FitState.from_checkpoint` to resume. ``echo`` gets one line per evaluation
+    (default: the module's logger, at INFO). Uses ``config.threads`` CPU threads
     (see :func:`compute_threads`) and numba's workqueue threading layer
     (:func:`~hyptax.training.fused.calm_numba_threads`), both restored afterwards.
     """
@@ -199,6 +206,8 @@ def _keep(
     metric, tiebreak = stop_score(record, config)
     state.stopped_early = state.stopper.update(metric, state.epoch, tiebreak=tiebreak)
     echo(format_record(record))
+    if state.stopper.improved and files.best is None:  # no best.pt: keep it in memory
+        state.best_weight = table.weight.detach().clone()
     _save(files, table, optimizer, state, record)
 
 
