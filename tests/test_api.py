@@ -23,7 +23,8 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 PAIRS = [(f"n{i}", f"n{(i - 1) // 2}") for i in range(1, 40)]
 """A binary tree of 40 nodes as (child, parent) pairs."""
 
-JUMPY = {"dim": 2, "epochs": 8, "eval_every": 1, "init": "uniform", "lr": 30.0, "threads": 1}
+JUMPY = {"dim": 2, "epochs": 8, "eval_every": 1, "init": "uniform", "lr": 30.0, "threads": 1,
+         "stop_metric": "loss"}
 """Training whose validation loss is best at epoch 2 of 5 (early stopping): the best
 weights are not the last ones."""
 
@@ -37,7 +38,8 @@ def trained(tmp_path_factory):
 def test_train_returns_the_best_weights_in_memory(trained):
     memory, written, out = trained
     best = memory.report["training"]["best_epoch"]
-    assert best < len(memory.history) == memory.history[-1]["epoch"]  # best is not last
+    # the start is evaluated first (epoch 0), then every epoch
+    assert best < len(memory.history) - 1 == memory.history[-1]["epoch"]  # best is not last
     assert torch.equal(memory.embeddings.vectors, hyptax.load(out / "best.pt").vectors)
     assert torch.equal(memory.embeddings.vectors, written.embeddings.vectors)
     assert not torch.equal(memory.embeddings.vectors, hyptax.load(out / "last.pt").vectors)
@@ -53,7 +55,7 @@ def test_a_result_holds_embeddings_report_history_and_the_run_folder(trained):
     assert isinstance(memory.report, hyptax.Report)
     assert str(memory.report).startswith("hyptax evaluation of")
     assert memory.report.to_dict()["reconstruction"] == dict(memory.report["reconstruction"])
-    assert [h["epoch"] for h in memory.history] == [1, 2, 3, 4, 5]
+    assert [h["epoch"] for h in memory.history] == [0, 1, 2, 3, 4, 5]
     data = memory.embeddings.meta["data"]
     assert data["spec"] == IN_MEMORY and data["n_nodes"] == 40 and data["hash"]
 
@@ -63,7 +65,7 @@ def test_in_memory_data_resumes_only_with_the_same_data_passed_again(tmp_path, c
     short = {**JUMPY, "lr": 0.3, "epochs": 2}
     hyptax.train(PAIRS, out=out, **short)
     more = hyptax.train(PAIRS, out=out, resume=True, epochs=3)
-    assert [h["epoch"] for h in more.history] == [1, 2, 3]
+    assert [h["epoch"] for h in more.history] == [0, 1, 2, 3]
     with pytest.raises(HyptaxError, match="trained on"):
         hyptax.train(PAIRS[:-1], out=out, resume=True, epochs=4)
     from hyptax.cli import main

@@ -27,6 +27,7 @@ from hyptax.training.checkpoint import load_checkpoint
 MAP_TOL, RANK_TOL, COORD_TOL = 0.01, 0.05, 1e-2
 SETTINGS = dict(  # the order geometry: a deep tree it cannot embed exactly, so it trains
     geometry="order",
+    precision="float64",  # (in extended precision the construction would be kept)
     epochs=30,
     eval_every=10,
     early_stopping=None,

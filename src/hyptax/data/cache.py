@@ -33,7 +33,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
+from ..version import __version__
 from ..config import DataOptions
 from ..errors import HyptaxError
 from . import prepared
