@@ -33,9 +33,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from ..version import __version__
 from ..config import DataOptions
 from ..errors import HyptaxError
+from ..version import __version__
 from . import prepared
 from .taxonomy import Taxonomy
 
