@@ -44,6 +44,9 @@ LABEL_GAP = 0.12
 EDGE_LEVELS = 3
 """Tree edges drawn in the disk view: those into the nodes of depth 1 to this."""
 
+TOP_LABEL_GAP = 0.1
+"""Smallest distance (disk units) between two names of depth-1 nodes."""
+
 CURVE_PANELS: tuple[tuple[str, tuple[str, ...], bool], ...] = (
     ("loss", ("loss", "valid_loss"), False),
     ("MAP (sampled)", ("map_sampled", "map"), False),
@@ -98,6 +101,7 @@ def plot_disk(
         ax.scatter(*xy[rows].T, s=size, color=PALETTE[i], lw=0, rasterized=True,
                    label=_group_name(tax, g))  # fmt: skip
     _label_rim(ax, tax, top[:n_labels], centroid_angles(xy, group, top[:n_labels]))
+    _label_top_level(ax, emb, tax, xy)
     ax.set_xlim(-1.32, 1.32)
     ax.set_ylim(-1.3, 1.3)
     ax.set_aspect("equal")
@@ -131,6 +135,25 @@ def _top_edges(emb: Embeddings, tax: Taxonomy | None, xy: np.ndarray) -> np.ndar
     ok = (parent >= 0) & (row[child] >= 0) & (row[np.maximum(parent, 0)] >= 0)
     seg = np.stack([xy[row[parent[ok]]], xy[row[child[ok]]]], axis=1)
     return seg[np.isfinite(seg).all(axis=(1, 2))]
+
+
+def _label_top_level(ax: Any, emb: Embeddings, tax: Taxonomy | None, xy: np.ndarray) -> None:
+    """The names of the depth-1 nodes (the first split) at their points, largest clade
+    first, skipping one within :data:`TOP_LABEL_GAP` of a placed name."""
+    if tax is None:
+        return
+    pos = emb.rows_in(tax)
+    rows = np.flatnonzero((pos >= 0) & (tax.depth[np.maximum(pos, 0)] == 1))
+    rows = rows[np.isfinite(xy[rows]).all(1)]
+    size = np.bincount(np.maximum(tax.top_level(), 0), minlength=tax.n_nodes)[pos[rows]]
+    placed: list[np.ndarray] = []
+    for row in rows[np.argsort(-size, kind="stable")].tolist():
+        if all(np.linalg.norm(xy[row] - q) > TOP_LABEL_GAP for q in placed):
+            placed.append(xy[row])
+            ax.annotate(
+                emb.names[row], xy[row], fontsize=8, ha="center", va="center", zorder=4,
+                bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "0.6", "alpha": 0.85},
+            )  # fmt: skip
 
 
 def _label_rim(ax: Any, tax: Taxonomy | None, top: np.ndarray, angle: np.ndarray) -> None:
