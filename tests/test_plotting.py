@@ -10,8 +10,10 @@ from conftest import balanced_tree
 from hyptax.data.taxonomy import Taxonomy
 from hyptax.embeddings import Embeddings
 from hyptax.errors import HyptaxError
+from hyptax.layout import disk_view
 from hyptax.manifolds import get_manifold
 from hyptax.plotting import disk_coordinates, plot_curves, plot_depth, plot_disk, save_figure
+from hyptax.viewer import html_view, write_html
 
 
 def tree(branching: tuple[int, ...] = (4, 3, 3)) -> Taxonomy:
@@ -115,3 +117,67 @@ def test_without_matplotlib_the_error_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
     with pytest.raises(HyptaxError, match=r"need matplotlib, .*: pip install 'hyptax\[plot\]'$"):
         plot_curves([])
+
+
+def _runs_around(xy: np.ndarray, label: np.ndarray) -> int:
+    """Contiguous runs of one label met going once around the origin (by angle)."""
+    ok = np.linalg.norm(xy, axis=1) > 0
+    lab = label[ok][np.argsort(np.arctan2(xy[ok, 1], xy[ok, 0]), kind="stable")]
+    return max(1, int((lab != np.roll(lab, 1)).sum()))
+
+
+def test_tree_layout_puts_each_clade_in_a_wedge_of_its_own():
+    t = tree((5, 4, 3))
+    e = emb(t, 6)  # random directions: a projection of them interleaves the clades
+    group = t.top_level()
+    xy, how = disk_view(e, t, "tree")
+    assert "wedge" in how
+    assert _runs_around(xy[t.depth > 0], group[t.depth > 0]) == 5  # one arc per clade
+    for k in (1, 2):  # every node inside its depth-k ancestor's arc
+        anc = np.arange(t.n_nodes)
+        while (t.depth[anc] > k).any():
+            anc = np.where(t.depth[anc] > k, t.tree_parent[anc], anc)
+        deep = t.depth >= k
+        assert _runs_around(xy[deep], anc[deep]) == (t.depth == k).sum()
+    r = np.linalg.norm(xy, axis=1)
+    assert all(np.ptp(r[t.depth == k]) < 1e-12 for k in range(4))  # a ring per level
+    assert (np.diff([r[t.depth == k][0] for k in range(4)]) > 0.1).all()
+    pca, _ = disk_view(e, t, "pca")
+    assert _runs_around(pca[t.depth > 0], group[t.depth > 0]) > 10  # what it replaced
+
+
+def test_two_d_embeddings_are_drawn_as_they_are():
+    t = tree()
+    e = emb(t, 2)
+    assert np.array_equal(disk_view(e, t, "tree")[0], e.poincare())
+    with pytest.raises(HyptaxError, match="--layout must be one of tree, pca"):
+        disk_view(emb(t, 3), t, "umap")
+
+
+def test_html_view_holds_every_name_rank_and_lineage_and_no_url(tmp_path, monkeypatch):
+    import json
+    import sys
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # the page needs no extra
+    t = Taxonomy.from_edges(
+        ["r", "a", "b", "c", "d"], [1, 2, 3, 4], [0, 0, 1, 1],
+        names=["root", "Alpha <i>", "Beta", "Gamma", "Delta"],
+        ranks=["no rank", "phylum", "phylum", "class", "class"],
+    )  # fmt: skip
+    page = write_html(tmp_path / "v.html", html_view(emb(t, 4), t)).read_text()
+    assert "http" not in page and "//" not in page.replace("\\/", "")
+    assert "<i>" not in page  # names are data, never markup
+    body = page.split('type="application/json">')[1].split("</script>")[0]
+    data = json.loads(body)
+    assert data["name"] == t.names.tolist() and data["rank"] == t.ranks.tolist()
+    for i in range(t.n_nodes):
+        line, j = [], data["parent"][i]
+        while j >= 0:
+            line.append(data["name"][j])
+            j = data["parent"][j]
+        assert line[::-1] == t.lineage(i)
+    assert all(x is not None for x in data["x"])
+    for name in ("Beta", "Gamma", "Delta"):
+        assert name in page
+    with pytest.raises(HyptaxError, match=r"must end in \.html"):
+        write_html(tmp_path / "v.png", "")

@@ -1,22 +1,16 @@
 """Pictures of an embedding (matplotlib lives here and nowhere else).
 
 - :func:`plot_disk`: the Poincaré disk, points coloured by phylum (NCBI) or
-  top-level group, the largest groups labelled, the unit circle drawn.
+  top-level group, the largest groups labelled at their mean direction, the tree
+  edges of the top levels and the unit circle drawn. Where the points go is
+  :mod:`hyptax.layout`'s: by default the taxonomy's own 2-d construction, so clades
+  are wedges apart (``layout="pca"``: the run's vectors projected).
 - :func:`plot_depth`: distance from the origin against depth, one box per depth.
 - :func:`plot_curves`: training curves from ``metrics.jsonl`` records.
 
-The 2-D view (:func:`disk_coordinates`). A dim-2 embedding is drawn as it is. In
-higher dimension each point keeps its exact distance from the origin (so depth
-against radius reads true) and gets the direction of its log-map vector at the
-origin projected onto the first two principal axes of all log-map vectors (PCA
-about the origin, not centred, so the origin stays the centre). Points whose
-direction is mostly outside that plane are placed by the part that is in it; the
-angles are a projection, the radii are not. When more than half of the points
-crowd the rim (within 1e-3), all distances are scaled down for display by one
-stated factor (``scale="auto"``; ``scale=None`` keeps the true radius).
-
 Figures are built with matplotlib's object API (no pyplot, no global state) and
 written atomically; the format follows the file suffix (``.png``, ``.svg``, ``.pdf``).
+The interactive HTML view needs no matplotlib: :mod:`hyptax.viewer`.
 """
 
 from __future__ import annotations
@@ -33,15 +27,25 @@ from .data.taxonomy import Taxonomy
 from .embeddings import Embeddings
 from .errors import HyptaxError, require
 from .files import atomic_write, is_stdout
+from .layout import PALETTE, centroid_angles, disk_coordinates, disk_view, groups, largest
+
+__all__ = ["disk_coordinates", "figure_format", "plot_curves", "plot_depth", "plot_disk",
+           "save_figure"]  # fmt: skip
 
 MAX_POINTS = 200_000
 """Points drawn at most in the disk view (a seeded sample beyond that, stated)."""
 
-N_COLOURS = 20
+N_COLOURS = len(PALETTE)
 """Groups coloured (the largest); the rest are drawn grey."""
 
-LABEL_GAP = 0.08
-"""Smallest distance (in disk units) between two group labels."""
+LABEL_GAP = 0.12
+"""Smallest angle (radians) between two group labels on the rim."""
+
+EDGE_LEVELS = 3
+"""Tree edges drawn in the disk view: those into the nodes of depth 1 to this."""
+
+TOP_LABEL_GAP = 0.1
+"""Smallest distance (disk units) between two names of depth-1 nodes."""
 
 CURVE_PANELS: tuple[tuple[str, tuple[str, ...], bool], ...] = (
     ("loss", ("loss", "valid_loss"), False),
@@ -55,118 +59,53 @@ CURVE_PANELS: tuple[tuple[str, tuple[str, ...], bool], ...] = (
 """Panels of :func:`plot_curves`: title, metric keys, log scale."""
 
 
-# --------------------------------------------------------------------- geometry
-def disk_coordinates(emb: Embeddings, scale: float | str | None = None) -> tuple[np.ndarray, str]:
-    """``(n, 2)`` points in the unit disk and one sentence saying how they were made.
-
-    ``scale``: ``None`` draws the true Poincaré radius; a number ``s`` draws radius
-    ``tanh(s * d / 2)`` for a point at hyperbolic distance ``d`` from the origin (the
-    same picture for a metric scaled by ``s``; ``s = 1`` is the true one); ``"auto"``
-    picks ``s`` so the 99th percentile of ``d`` sits at radius 0.95 when more than
-    half of the points are within 1e-3 of the boundary (else the true radius).
-    """
-    p = emb.poincare()
-    norm = np.linalg.norm(p, axis=1)
-    if scale == "auto":
-        scale = None
-        if np.mean(norm > 1 - 1e-3) > 0.5:
-            scale = (
-                2 * np.arctanh(0.95) / np.quantile(2 * np.arctanh(np.minimum(norm, _BELOW_1)), 0.99)
-            )
-    how = ""
-    if scale is not None:
-        from .manifolds import get_manifold
-
-        d0 = get_manifold(emb.manifold).dist0(emb.vectors).numpy()
-        with np.errstate(invalid="ignore"):
-            norm = np.tanh(float(scale) * d0 / 2)
-        how = f"; distances scaled by {float(scale):.3g} for display"
-    if p.shape[1] <= 2:
-        xy = np.column_stack([p[:, 0], p[:, 1] if p.shape[1] == 2 else np.zeros(len(p))])
-        if scale is None:
-            return xy, f"the embedding itself (dim {p.shape[1]})"
-        length = np.linalg.norm(xy, axis=1)
-        xy = np.where(length[:, None] > 0, xy / np.where(length > 0, length, 1)[:, None], 0.0)
-        return xy * norm[:, None], f"the embedding itself (dim {p.shape[1]}){how}"
-    with np.errstate(invalid="ignore", divide="ignore"):
-        tangent = (
-            np.where(norm[:, None] > 0, p / np.linalg.norm(p, axis=1)[:, None], 0.0)
-            * np.arctanh(np.minimum(np.linalg.norm(p, axis=1), _BELOW_1))[:, None]
-        )
-    ok = np.isfinite(tangent).all(1)
-    _, vecs = np.linalg.eigh(tangent[ok].T @ tangent[ok])
-    axes = vecs[:, ::-1][:, :2].T  # the two leading principal axes
-    axes *= np.sign(axes[np.arange(2), np.abs(axes).argmax(1)])[:, None]  # fixed signs
-    plane = tangent @ axes.T
-    angle = np.arctan2(plane[:, 1], plane[:, 0])
-    xy = np.column_stack([np.cos(angle), np.sin(angle)]) * norm[:, None]
-    return xy, (
-        f"dim {p.shape[1]} shown by exact radius and the direction of the log map at the "
-        f"origin projected on its first two principal axes{how}"
-    )
-
-
-_BELOW_1 = np.nextafter(1.0, 0.0)
-
-
 # --------------------------------------------------------------------- figures
 def plot_disk(
     emb: Embeddings,
     tax: Taxonomy | None = None,
     *,
+    layout: str = "tree",
     max_points: int = MAX_POINTS,
     seed: int = 0,
     n_labels: int = N_COLOURS,
-    scale: float | str | None = "auto",
 ) -> Any:
-    """The Poincaré disk view (see the module docstring and :func:`disk_coordinates`
-    for ``scale``); returns a matplotlib Figure. Labels that would overlap a larger
-    group's label are left out."""
+    """The Poincaré disk view; returns a matplotlib Figure. ``layout``: ``"tree"``
+    (the taxonomy's 2-d construction) or ``"pca"`` (:mod:`hyptax.layout`). Labels sit
+    outside the rim at each group's mean direction; one that would crowd a larger
+    group's label is left out."""
     require("matplotlib")
+    from matplotlib.collections import LineCollection
     from matplotlib.figure import Figure
     from matplotlib.patches import Circle
 
-    xy, how = disk_coordinates(emb, scale)
-    groups, title = _groups(emb, tax)
-    top = _largest(groups, N_COLOURS)
-    anchors = _anchor_rows(emb, tax, top)
-    shown = np.arange(emb.n)
-    if emb.n > max_points:
-        pick = np.random.default_rng(seed).choice(emb.n, size=max_points, replace=False)
-        shown = np.union1d(pick, anchors[anchors >= 0])
-    fig = Figure(figsize=(9.5, 8), layout="constrained")
+    xy, how = disk_view(emb, tax, layout)
+    group, title = groups(emb, tax)
+    top = largest(group, N_COLOURS)
+    shown = np.flatnonzero(np.isfinite(xy).all(1))
+    if len(shown) > max_points:
+        pick = np.random.default_rng(seed).choice(len(shown), size=max_points, replace=False)
+        shown = shown[np.sort(pick)]
+    fig = Figure(figsize=(10.5, 8.5), layout="constrained")
     ax = fig.add_subplot()
     ax.add_patch(Circle((0, 0), 1.0, fill=False, lw=1.0, color="black"))
-    size = float(np.clip(3e4 / max(len(shown), 1), 0.3, 12))
-    colour_of = {g: i for i, g in enumerate(top.tolist())}
-    rest = shown[~np.isin(groups[shown], top)]
+    edges = _top_edges(emb, tax, xy)
+    if len(edges):
+        ax.add_collection(LineCollection(edges, colors="0.45", linewidths=0.3, zorder=3))
+    size = float(np.clip(3e4 / max(len(shown), 1), 1.0, 12))
+    rest = shown[~np.isin(group[shown], top)]
     ax.scatter(
         *xy[rest].T, s=size, c="0.75", lw=0, rasterized=True, label="other" if len(top) else None
     )
-    cmap = _palette()
-    for g in top.tolist():
-        rows = shown[groups[shown] == g]
-        ax.scatter(
-            *xy[rows].T,
-            s=size,
-            color=cmap[colour_of[g] % len(cmap)],
-            lw=0,
-            rasterized=True,
-            label=_group_name(tax, g),
-        )
-    placed: list[np.ndarray] = []
-    for g, row in zip(top[:n_labels].tolist(), anchors[:n_labels].tolist(), strict=True):
-        if row >= 0 and all(np.linalg.norm(xy[row] - q) > LABEL_GAP for q in placed):
-            placed.append(xy[row])
-            ax.scatter(*xy[row], s=30, color=cmap[colour_of[g] % len(cmap)], edgecolor="black")
-            ax.annotate(
-                _group_name(tax, g), xy[row], fontsize=8, xytext=(4, 4), textcoords="offset points"
-            )
-    ax.set_xlim(-1.05, 1.05)
-    ax.set_ylim(-1.05, 1.05)
+    for i, g in enumerate(top.tolist()):
+        rows = shown[group[shown] == g]
+        ax.scatter(*xy[rows].T, s=size, color=PALETTE[i], lw=0, rasterized=True,
+                   label=_group_name(tax, g))  # fmt: skip
+    _label_rim(ax, tax, top[:n_labels], centroid_angles(xy, group, top[:n_labels]))
+    _label_top_level(ax, emb, tax, xy)
+    ax.set_xlim(-1.32, 1.32)
+    ax.set_ylim(-1.3, 1.3)
     ax.set_aspect("equal")
-    ax.set_xticks([])
-    ax.set_yticks([])
+    ax.axis("off")
     sub = f"; {len(shown):,} of {emb.n:,} points shown" if len(shown) < emb.n else ""
     head = f"{_source(emb, tax)}: {emb.manifold} dim {emb.dim}, {emb.n:,} nodes{sub}"
     ax.set_title("\n".join([head, *textwrap.wrap(how, 100)]), fontsize=9)
@@ -181,6 +120,59 @@ def plot_disk(
             frameon=False,
         )
     return fig
+
+
+def _top_edges(emb: Embeddings, tax: Taxonomy | None, xy: np.ndarray) -> np.ndarray:
+    """``(k, 2, 2)`` segments parent -> child for the nodes of depth 1..EDGE_LEVELS
+    that both have a placed point."""
+    if tax is None:
+        return np.zeros((0, 2, 2))
+    row = np.full(tax.n_nodes, -1, dtype=np.int64)
+    pos = emb.rows_in(tax)
+    row[pos[pos >= 0]] = np.flatnonzero(pos >= 0)
+    child = np.flatnonzero((tax.depth >= 1) & (tax.depth <= EDGE_LEVELS))
+    parent = tax.tree_parent[child]
+    ok = (parent >= 0) & (row[child] >= 0) & (row[np.maximum(parent, 0)] >= 0)
+    seg = np.stack([xy[row[parent[ok]]], xy[row[child[ok]]]], axis=1)
+    return seg[np.isfinite(seg).all(axis=(1, 2))]
+
+
+def _label_top_level(ax: Any, emb: Embeddings, tax: Taxonomy | None, xy: np.ndarray) -> None:
+    """The names of the depth-1 nodes (the first split) at their points, largest clade
+    first, skipping one within :data:`TOP_LABEL_GAP` of a placed name."""
+    if tax is None:
+        return
+    pos = emb.rows_in(tax)
+    rows = np.flatnonzero((pos >= 0) & (tax.depth[np.maximum(pos, 0)] == 1))
+    rows = rows[np.isfinite(xy[rows]).all(1)]
+    size = np.bincount(np.maximum(tax.top_level(), 0), minlength=tax.n_nodes)[pos[rows]]
+    placed: list[np.ndarray] = []
+    for row in rows[np.argsort(-size, kind="stable")].tolist():
+        if all(np.linalg.norm(xy[row] - q) > TOP_LABEL_GAP for q in placed):
+            placed.append(xy[row])
+            ax.annotate(
+                emb.names[row], xy[row], fontsize=8, ha="center", va="center", zorder=4,
+                bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "0.6", "alpha": 0.85},
+            )  # fmt: skip
+
+
+def _label_rim(ax: Any, tax: Taxonomy | None, top: np.ndarray, angle: np.ndarray) -> None:
+    """Each group's name just outside the circle at its mean direction, largest first,
+    skipping one within :data:`LABEL_GAP` of a placed label."""
+    placed: list[float] = []
+    for i, (g, a) in enumerate(zip(top.tolist(), angle.tolist(), strict=True)):
+        if not np.isfinite(a) or any(
+            abs((a - b + np.pi) % (2 * np.pi) - np.pi) < LABEL_GAP for b in placed
+        ):
+            continue
+        placed.append(a)
+        c, s = np.cos(a), np.sin(a)
+        ax.plot([0.97 * c, 1.03 * c], [0.97 * s, 1.03 * s], color=PALETTE[i], lw=2)
+        ax.annotate(
+            _group_name(tax, g), (1.05 * c, 1.05 * s), fontsize=8, color="black",
+            ha="left" if c >= 0 else "right", va="center",
+            rotation=np.degrees(a) if c >= 0 else np.degrees(a) - 180, rotation_mode="anchor",
+        )  # fmt: skip
 
 
 def plot_depth(emb: Embeddings, tax: Taxonomy) -> Any:
@@ -265,34 +257,6 @@ def save_figure(fig: Any, path: str | os.PathLike[str]) -> Path:
 
 
 # --------------------------------------------------------------------- helpers
-def _groups(emb: Embeddings, tax: Taxonomy | None) -> tuple[np.ndarray, str]:
-    """Per embedding row: the taxonomy index of its colour group (-1: none), and the title."""
-    if tax is None:
-        return np.full(emb.n, -1, dtype=np.int64), ""
-    from .evaluation.hierarchy import color_groups
-
-    labels, title = color_groups(tax)
-    pos = emb.rows_in(tax)
-    return np.where(pos >= 0, labels[np.maximum(pos, 0)], -1), title
-
-
-def _largest(groups: np.ndarray, k: int) -> np.ndarray:
-    """The ``k`` largest group ids, largest first (ties to the lower id)."""
-    valid = groups[groups >= 0]
-    if not len(valid):
-        return np.zeros(0, dtype=np.int64)
-    ids, counts = np.unique(valid, return_counts=True)
-    order = np.lexsort((ids, -counts))
-    return ids[order][:k]
-
-
-def _anchor_rows(emb: Embeddings, tax: Taxonomy | None, top: np.ndarray) -> np.ndarray:
-    """Embedding row of each group's own node (the phylum, the top-level node), or -1."""
-    if tax is None or not len(top):
-        return np.full(len(top), -1, dtype=np.int64)
-    return np.array([emb.index.get(str(tax.ids[g]), -1) for g in top.tolist()], dtype=np.int64)
-
-
 def _group_name(tax: Taxonomy | None, g: int) -> str:
     return str(tax.names[g]) if tax is not None else str(g)
 
@@ -302,14 +266,6 @@ def _source(emb: Embeddings, tax: Taxonomy | None) -> str:
         return tax.source
     data = emb.meta.get("data") or {}
     return str(data.get("typed") or data.get("spec") or "embedding")
-
-
-def _palette() -> list[Any]:
-    """tab20's strong colours first, then its light ones (neighbours stay distinct)."""
-    from matplotlib import colormaps
-
-    colours = list(colormaps["tab20"].colors)
-    return colours[0::2] + colours[1::2]
 
 
 def _num(value: Any) -> float | None:

@@ -87,6 +87,15 @@ def test_plot_all(checkpoint, tmp_path, capsys):
     assert (tmp_path / "d.svg").exists()
 
 
+def test_plot_html_and_the_pca_layout(checkpoint, tmp_path, capsys):
+    assert main(["plot", str(checkpoint), "-o", str(tmp_path / "p.png"), "--layout", "pca"]) == 0
+    assert main(["plot", str(checkpoint), "-o", str(tmp_path / "v.html"), "--kind", "html"]) == 0
+    page = (tmp_path / "v.html").read_text()
+    assert "Taxon 4" in page and "http" not in page
+    assert main(["plot", str(checkpoint), "-o", str(tmp_path / "v.png"), "--kind", "html"]) == 2
+    assert "must end in .html" in capsys.readouterr().err
+
+
 def test_errors_are_one_line(checkpoint, tmp_path, capsys):
     assert main(["evaluate", str(tmp_path / "missing.pt")]) == 2
     assert "no such checkpoint" in capsys.readouterr().err

@@ -17,13 +17,14 @@ from ..config import DataOptions, EvalConfig, from_dict
 from ..data.taxonomy import Taxonomy
 from ..errors import AmbiguousName, HyptaxError
 from ..files import is_stdout, read_jsonl, write_json
+from ..layout import LAYOUTS
 from .choices import EXPORT_FORMATS
 from .data_cmds import add_data_options, data_options, load_with_status
 
 if TYPE_CHECKING:
     from ..embeddings import Embeddings
 
-PLOT_KINDS = ("disk", "depth", "curves", "all")
+PLOT_KINDS = ("disk", "depth", "curves", "html", "all")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -37,14 +38,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("plot", help="draw the Poincaré disk, norms by depth, training curves")
     _common(p)
     p.add_argument(
-        "-o", "--output", required=True, metavar="FILE.png|svg",
-        help="picture file (- for a PNG on stdout)",
+        "-o", "--output", required=True, metavar="FILE.png|svg|html",
+        help="picture file (- for a PNG on stdout); .html for --kind html",
     )  # fmt: skip
     p.add_argument(
         "--kind",
         choices=PLOT_KINDS,
         default="disk",
-        help="what to draw; 'all' writes FILE-disk, FILE-depth, FILE-curves",
+        help="what to draw; 'html' an interactive disk (no extra needed); "
+        "'all' writes FILE-disk, FILE-depth, FILE-curves",
+    )
+    p.add_argument(
+        "--layout",
+        choices=LAYOUTS,
+        default=LAYOUTS[0],
+        help="disk: the taxonomy's own 2-d construction (tree) or the run's vectors "
+        "projected on two principal axes (pca)",
     )
     p.add_argument(
         "--metrics",
@@ -146,6 +155,8 @@ def _plot(args: argparse.Namespace) -> int:
     out = Path(args.output)
     if args.kind == "all" and is_stdout(out):
         raise HyptaxError("--kind all writes three pictures; -o - (stdout) takes one --kind")
+    if args.kind == "html":
+        return _html(args, out)
     plotting.figure_format(out)  # a bad suffix fails before the data loads
     _metrics_file(args)  # and a missing --metrics file
     emb = load(args.checkpoint)
@@ -154,7 +165,7 @@ def _plot(args: argparse.Namespace) -> int:
     for kind in kinds:
         path = out.with_name(f"{out.stem}-{kind}{out.suffix}") if args.kind == "all" else out
         if kind == "disk":
-            fig = plotting.plot_disk(emb, tax)
+            fig = plotting.plot_disk(emb, tax, layout=args.layout)
         elif kind == "depth":
             fig = plotting.plot_depth(emb, tax)
         else:
@@ -165,6 +176,17 @@ def _plot(args: argparse.Namespace) -> int:
             fig = plotting.plot_curves(records)
         plotting.save_figure(fig, path)
         _wrote(path)
+    return 0
+
+
+def _html(args: argparse.Namespace, out: Path) -> int:
+    """``--kind html``: the interactive disk, one self-contained page."""
+    from ..viewer import check_html_path, html_view, write_html
+
+    check_html_path(out)  # a bad suffix fails before the data loads
+    emb = load(args.checkpoint)
+    path = write_html(out, html_view(emb, _taxonomy(args, emb), layout=args.layout))
+    _wrote(path)
     return 0
 
 
