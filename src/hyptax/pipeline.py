@@ -42,9 +42,11 @@ if TYPE_CHECKING:
 from .version import __version__
 
 RESUMABLE_CHANGES = (
-    "epochs", "early_stopping", "eval_every", "threads", "gpu", "backend", "data_cache",
+    "epochs", "early_stopping", "eval_every", "threads", "gpu", "backend", "data_cache", "data",
 )  # fmt: skip
-"""Config fields a resumed run may change; any other difference is refused."""
+"""Config fields a resumed run may change; any other difference is refused. ``data``
+may name the same data elsewhere (moved, or another machine): its content hash must
+match the checkpoint's (:func:`~hyptax.training.checkpoint.check_same_data`)."""
 
 Echo = Callable[[str], None]
 """Where a run's lines go: the module's logger by default; the CLI passes ``print``."""
