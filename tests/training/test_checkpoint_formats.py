@@ -81,6 +81,23 @@ def test_evaluate_gives_the_numbers_of_the_release_that_wrote_it(
     assert report["reconstruction"]["map"] == pytest.approx(MAP_WHEN_WRITTEN[path], abs=1e-12)
 
 
+def resume(
+    last: Path | dict[str, Any], data: Path, tmp_path: Path, *flags: str, status: int = 0
+) -> Path:
+    """``hyptax train --resume`` of a run folder holding ``last`` (a file or a
+    checkpoint dict) as its ``last.pt``, on ``data``; asserts its exit ``status``;
+    returns the folder."""
+    run = tmp_path / "run"
+    run.mkdir()
+    if isinstance(last, Path):
+        shutil.copy(last, run / "last.pt")
+    else:
+        torch.save(last, run / "last.pt")
+    assert main(["train", "--quiet", "--threads", "1", "--out", str(run), "--resume",
+                 "--data", str(data), *flags]) == status  # fmt: skip
+    return run
+
+
 OLDER_STOPPER = ("best_tiebreak", "best_epoch", "peak", "tie")
 """Early-stopping fields hyptax added after its first checkpoints."""
 
@@ -90,18 +107,13 @@ def test_resume_continues_the_fixture(
     older: bool, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The fixture's data lives elsewhere now: --data names it, checked by its hash."""
-    run = tmp_path / "run"
-    run.mkdir()
     checkpoint = raw(TRAINED)
     if older:
         stopper = checkpoint["train_state"]["stopper"]
         checkpoint["train_state"]["stopper"] = {
             k: v for k, v in stopper.items() if k not in OLDER_STOPPER
         }
-    torch.save(checkpoint, run / "last.pt")
-    shutil.copy(TRAINED, run / "best.pt")
-    assert main(["train", "--quiet", "--threads", "1", "--out", str(run), "--resume",
-                 "--data", str(TREE), "--epochs", "6", "--eval-every", "2"]) == 0  # fmt: skip
+    run = resume(checkpoint, TREE, tmp_path, "--epochs", "6", "--eval-every", "2")
     capsys.readouterr()
     last = ck.load_checkpoint(run / "last.pt")
     assert last["epoch"] == 6 and last["format_version"] == ck.FORMAT_VERSION
@@ -113,12 +125,9 @@ def test_resume_continues_the_fixture(
 def test_resume_refuses_other_data_under_the_fixture(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    run = tmp_path / "run"
-    run.mkdir()
-    shutil.copy(TRAINED, run / "last.pt")
     other = tmp_path / "other.tsv"
     other.write_text(TREE.read_text().replace("n20\tn4", "n20\tn3"))
-    assert main(["train", "--quiet", "--out", str(run), "--resume", "--data", str(other)]) == 2
+    resume(TRAINED, other, tmp_path, status=2)
     assert "trained on '/tmp/hyptax-fixture/tree-21.tsv'" in capsys.readouterr().err
 
 
@@ -126,11 +135,7 @@ def test_the_extended_fixture_resumes_as_the_construction_it_is(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """An extended-precision construction is never trained: resuming keeps it."""
-    run = tmp_path / "run"
-    run.mkdir()
-    shutil.copy(EXTENDED, run / "last.pt")
-    assert main(["train", "--quiet", "--threads", "1", "--out", str(run), "--resume",
-                 "--data", str(DEEP), "--epochs", "2"]) == 0  # fmt: skip
+    run = resume(EXTENDED, DEEP, tmp_path, "--epochs", "2")
     capsys.readouterr()
     assert ck.load_checkpoint(run / "last.pt")["epoch"] == 0
 
@@ -162,10 +167,7 @@ def test_a_newer_format_is_refused_in_one_line(
     assert main(["evaluate", str(path), "--data", str(TREE)]) == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and NEWER in lines[0]
-    run = tmp_path / "run"
-    run.mkdir()
-    shutil.copy(path, run / "last.pt")
-    assert main(["train", "--quiet", "--out", str(run), "--resume", "--data", str(TREE)]) == 2
+    resume(path, TREE, tmp_path, status=2)
     assert NEWER in capsys.readouterr().err
 
 
