@@ -371,6 +371,11 @@ def checked_checkpoint(last: Path, files: RunFiles) -> dict[str, Any]:
     """The checkpoint at ``last``, refused unless it was made on the same data with a
     config a resumed run may continue."""
     checkpoint = load_checkpoint(last)
+    if not isinstance(checkpoint.get("train_state"), dict):  # Embeddings.save wrote it
+        raise HyptaxError(
+            f"{last}: an embedding saved without its training state, not a run's "
+            "checkpoint; it cannot be resumed (train anew, or export it)"
+        )
     check_same_data(checkpoint, files.static["data"], last)
     check_resumable(TrainConfig.from_dict(checkpoint["config"]),
                     TrainConfig.from_dict(files.static["config"]), last)  # fmt: skip

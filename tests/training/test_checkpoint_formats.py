@@ -140,6 +140,15 @@ def test_the_extended_fixture_resumes_as_the_construction_it_is(
     assert ck.load_checkpoint(run / "last.pt")["epoch"] == 0
 
 
+def test_a_saved_embedding_is_not_resumed_but_refused_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    saved = hyptax.load(TRAINED).save(tmp_path / "saved.pt")  # same format, no train_state
+    resume(saved, TREE, tmp_path, status=2)
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "saved without its training state" in lines[0]
+
+
 def test_another_hyptax_version_still_loads(tmp_path: Path) -> None:
     path = rewritten(TRAINED, tmp_path, hyptax_version="0.0.1")
     emb = hyptax.load(path)
