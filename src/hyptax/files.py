@@ -294,11 +294,11 @@ def check_format_version(
     meta: dict[str, Any], reads: int, path: str | os.PathLike[str], what: str
 ) -> int:
     """The format version of a file whose self-description is ``meta`` (a checkpoint,
-    a prepared dataset's manifest), refused (one-line :class:`InputError`) when it is
-    newer than ``reads``, the version this code reads, or not a whole number >= 1.
-    A file written before format versions existed has no ``format_version`` and counts
-    as version 1. The package version a file names is information only: a new hyptax
-    reads every format up to its own."""
+    the manifest of a prepared dataset or of an export), refused (one-line
+    :class:`InputError`) when it is newer than ``reads``, the version this code reads,
+    or not a whole number >= 1. A file written before format versions existed has no
+    ``format_version`` and counts as version 1. The package version a file names is
+    information only: a new hyptax reads every format up to its own."""
     found = meta.get("format_version", 1)
     if isinstance(found, bool) or not isinstance(found, int) or found < 1:
         raise InputError(f"damaged {what}: bad 'format_version' {brief(found)}", path=path)
