@@ -93,6 +93,26 @@ def test_npy_errors_are_one_line(tmp_path):
         export(emb(), "csv", tmp_path / "x")
 
 
+@pytest.mark.parametrize("fmt", ["npy", "polar"])
+def test_exports_read_by_format_version_not_by_package_version(tmp_path, fmt):
+    extended = Path(__file__).parent / "fixtures" / "checkpoint-v1-extended.pt"
+    e = hyptax.load(extended) if fmt == "polar" else emb()
+    files = export(e, fmt, tmp_path / "out")
+    meta_path = files[-1]
+    meta = json.loads(meta_path.read_text())
+    assert meta["format_version"] == 1
+    del meta["format_version"]  # as hyptax 0.1.0 wrote them
+    meta_path.write_text(json.dumps({**meta, "hyptax_version": "0.0.1"}))
+    assert hyptax.load(files[0]).ids == e.ids
+    meta_path.write_text(json.dumps({**meta, "format_version": 3}))
+    with pytest.raises(HyptaxError) as err:
+        hyptax.load(files[0])
+    assert str(err.value) == (
+        f"{meta_path}: written by a newer hyptax (format 3); this one reads format 1: "
+        "upgrade hyptax"
+    )
+
+
 def test_an_npy_export_with_bad_points_is_refused(tmp_path):
     export(emb(), "npy", tmp_path / "v")
     vec = np.load(tmp_path / "v.npy")

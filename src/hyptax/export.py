@@ -53,7 +53,7 @@ from .embeddings import Embeddings
 from .errors import HyptaxError
 from .files import atomic_write, is_special, is_stdout, os_problem, write_json
 from .manifolds.extended import Polar, limbs_for
-from .storage import NPY_FORMAT, POLAR_FORMAT, escape, npy_paths
+from .storage import EXPORT_FORMAT_VERSION, NPY_FORMAT, POLAR_FORMAT, escape, npy_paths
 from .version import __version__
 
 FORMATS = ("w2v", "tsv", "npy", "polar")
@@ -294,6 +294,7 @@ def _write_names(
         meta_path,
         {
             "format": fields.pop("format"),
+            "format_version": EXPORT_FORMAT_VERSION,
             "hyptax_version": __version__,
             "manifold": emb.manifold,
             "n_nodes": emb.n,

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from .errors import HyptaxError
+from .errors import HyptaxError, InputError, brief
 
 _OS_PROBLEMS = {
     errno.ENOSPC: "no space left on the device",
@@ -288,3 +288,24 @@ def read_jsonl(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
                 break
             raise HyptaxError(f"{path}: line {i + 1}: not a JSON record") from None
     return records
+
+
+def check_format_version(
+    meta: dict[str, Any], reads: int, path: str | os.PathLike[str], what: str
+) -> int:
+    """The format version of a file whose self-description is ``meta`` (a checkpoint,
+    the manifest of a prepared dataset or of an export), refused (one-line
+    :class:`InputError`) when it is newer than ``reads``, the version this code reads,
+    or not a whole number >= 1. A file written before format versions existed has no
+    ``format_version`` and counts as version 1. The package version a file names is
+    information only: a new hyptax reads every format up to its own."""
+    found = meta.get("format_version", 1)
+    if isinstance(found, bool) or not isinstance(found, int) or found < 1:
+        raise InputError(f"damaged {what}: bad 'format_version' {brief(found)}", path=path)
+    if found > reads:
+        raise InputError(
+            f"written by a newer hyptax (format {found}); this one reads format {reads}: "
+            "upgrade hyptax",
+            path=path,
+        )
+    return found

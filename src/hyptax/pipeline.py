@@ -42,9 +42,11 @@ if TYPE_CHECKING:
 from .version import __version__
 
 RESUMABLE_CHANGES = (
-    "epochs", "early_stopping", "eval_every", "threads", "gpu", "backend", "data_cache",
+    "epochs", "early_stopping", "eval_every", "threads", "gpu", "backend", "data_cache", "data",
 )  # fmt: skip
-"""Config fields a resumed run may change; any other difference is refused."""
+"""Config fields a resumed run may change; any other difference is refused. ``data``
+may name the same data elsewhere (moved, or another machine): its content hash must
+match the checkpoint's (:func:`~hyptax.training.checkpoint.check_same_data`)."""
 
 Echo = Callable[[str], None]
 """Where a run's lines go: the module's logger by default; the CLI passes ``print``."""
@@ -369,6 +371,11 @@ def checked_checkpoint(last: Path, files: RunFiles) -> dict[str, Any]:
     """The checkpoint at ``last``, refused unless it was made on the same data with a
     config a resumed run may continue."""
     checkpoint = load_checkpoint(last)
+    if not isinstance(checkpoint.get("train_state"), dict):  # Embeddings.save wrote it
+        raise HyptaxError(
+            f"{last}: an embedding saved without its training state, not a run's "
+            "checkpoint; it cannot be resumed (train anew, or export it)"
+        )
     check_same_data(checkpoint, files.static["data"], last)
     check_resumable(TrainConfig.from_dict(checkpoint["config"]),
                     TrainConfig.from_dict(files.static["config"]), last)  # fmt: skip

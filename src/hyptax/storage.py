@@ -32,12 +32,15 @@ import numpy as np
 import torch
 
 from .errors import HyptaxError
-from .files import os_problem
+from .files import check_format_version, os_problem
 from .manifolds.extended import Polar
 from .training.checkpoint import bad_points, load_checkpoint, read_polar, save_checkpoint
 
 NPY_FORMAT = "hyptax-vectors"
 POLAR_FORMAT = "hyptax-polar"
+EXPORT_FORMAT_VERSION = 1
+"""The layout of the ``npy`` and ``polar`` exports this code writes and the newest it
+reads (:func:`hyptax.files.check_format_version`; earlier exports have none: 1)."""
 SAVED_KIND = "embeddings"
 """``checkpoint["kind"]`` of a file :func:`save` wrote (a run's checkpoints have none)."""
 
@@ -190,9 +193,10 @@ def _read_names(
         raise HyptaxError(f"{exc.filename}: cannot read: {os_problem(exc)}") from None
     except ValueError as exc:  # bad JSON
         raise HyptaxError(f"{meta_path}: not a hyptax export manifest ({exc})") from None
+    kind = "npy" if fmt == NPY_FORMAT else "polar"
     if not isinstance(meta, dict) or meta.get("format") != fmt:
-        kind = "npy" if fmt == NPY_FORMAT else "polar"
         raise HyptaxError(f"{meta_path}: not a hyptax {kind} export manifest")
+    check_format_version(meta, EXPORT_FORMAT_VERSION, meta_path, f"hyptax {kind} export manifest")
     rows = [[unescape(f) for f in line.split("\t")] for line in lines[1:]]
     for k, row in enumerate(rows):
         if len(row) != 4 or not (row[3] == "" or row[3].lstrip("-").isdigit()):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import zipfile
 from pathlib import Path
 
@@ -88,3 +89,47 @@ def test_failed_write_keeps_old_file(tax: Taxonomy, tmp_path: Path, monkeypatch)
         prepared.save(tax, path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["t.npz"]
+
+
+# ------------------------------------------------------------------ old files
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "dataset-v1.npz"
+"""``hyptax prepare tree-21.tsv`` by hyptax 0.1.0: format ``hyptax-dataset-1``, no
+format_version (see tests/fixtures/README.md)."""
+
+
+def test_a_dataset_of_hyptax_0_1_0_loads() -> None:
+    meta = prepared.read_manifest(FIXTURE)
+    assert meta["format"] == prepared.FORMAT_1 and "format_version" not in meta
+    tax = prepared.load(FIXTURE)
+    edges = load_taxonomy(str(FIXTURE.with_name("tree-21.tsv")), cache=False)
+    assert prepared.dataset_hash(tax) == prepared.dataset_hash(edges) == meta["hash"]
+
+
+def test_this_code_writes_and_reads_format_version_1(tax: Taxonomy, tmp_path: Path) -> None:
+    meta = prepared.save(tax, tmp_path / "t.npz")
+    assert (meta["format"], meta["format_version"]) == (prepared.FORMAT, 1)
+    assert prepared.load(tmp_path / "t.npz").n_nodes == 5
+
+
+def _with_manifest(path: Path, out: Path, **changes: object) -> Path:
+    with np.load(path) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    meta = {**json.loads(bytes(arrays["manifest"]).decode()), **changes}
+    arrays["manifest"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    np.savez(out, **arrays)
+    return out
+
+
+def test_another_hyptax_version_loads_a_newer_format_is_refused(tmp_path: Path) -> None:
+    older = _with_manifest(FIXTURE, tmp_path / "older.npz", hyptax_version="0.0.1")
+    assert prepared.load(older).n_nodes == 21
+    newer = _with_manifest(FIXTURE, tmp_path / "newer.npz", format="hyptax-dataset",
+                           format_version=99, n_nodes="a new layout")  # fmt: skip
+    with pytest.raises(InputError) as err:
+        prepared.load(newer)
+    assert str(err.value) == (
+        f"{newer}: written by a newer hyptax (format 99); this one reads format 1: upgrade hyptax"
+    )
+    bad = _with_manifest(FIXTURE, tmp_path / "bad.npz", format_version="2")
+    with pytest.raises(InputError, match="damaged prepared dataset: bad 'format_version'"):
+        prepared.load(bad)

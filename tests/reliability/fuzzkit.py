@@ -261,9 +261,10 @@ def id_pairs(tax: Any, pairs: tuple[np.ndarray, np.ndarray]) -> set[tuple[str, s
 def check_checkpoint(ck: dict[str, Any]) -> None:
     import torch
 
-    from hyptax import __version__
+    from hyptax.training.checkpoint import FORMAT_VERSION
 
-    assert ck["format"] == "hyptax-checkpoint" and ck["hyptax_version"] == __version__
+    assert ck["format"] == "hyptax-checkpoint"
+    assert ck.get("format_version", 1) <= FORMAT_VERSION  # any hyptax_version is read
     w = ck["weight"]
     assert isinstance(w, torch.Tensor) and w.ndim == 2 and w.is_floating_point()
     assert w.shape[0] == len(ck["ids"]) == len(ck["names"])
@@ -1058,13 +1059,21 @@ MANIFEST_FORGERIES: dict[str, Callable[[dict[str, Any]], Any]] = {
     "manifest-not-json": lambda meta: b"{not json",
     "manifest-list": lambda meta: b"[1, 2]",
     "wrong-format": lambda meta: {**meta, "format": "hyptax-dataset-0"},
+    "newer-format": lambda meta: {**meta, "format_version": 2},
+    "bad-format-version": lambda meta: {**meta, "format_version": [1]},
+    "unversioned": lambda meta: {
+        **{k: v for k, v in meta.items() if k != "format_version"},
+        "format": "hyptax-dataset-1",
+    },
+    "other-hyptax": lambda meta: {**meta, "hyptax_version": "0.0.1"},
     "no-hash": lambda meta: {k: v for k, v in meta.items() if k != "hash"},
     "bad-hash": lambda meta: {**meta, "hash": "0" * 32},
     "manifest-types": lambda meta: {**meta, "stats": [1, 2], "source": 5},
 }
 
-ACCEPTABLE_FORGERIES = {"empty"}
-"""Forgeries a loader may accept (an empty dataset; training refuses it later)."""
+ACCEPTABLE_FORGERIES = {"empty", "unversioned", "other-hyptax"}
+"""Forgeries a loader may accept (an empty dataset, which training refuses later; the
+manifest of an earlier hyptax)."""
 
 
 def _forge(r: random.Random, path: Path) -> str:
@@ -1123,7 +1132,7 @@ def prepared_case(r: random.Random, folder: Path) -> Case:
         what = _forge(r, path)
         case.kind = f"forge:{what}"
         if what not in ACCEPTABLE_FORGERIES:
-            case.error = "damaged|cycle|not a prepared|hash"
+            case.error = "damaged|cycle|not a prepared|hash|newer hyptax"
     return case
 
 
@@ -1177,7 +1186,9 @@ def _poke(w: Any, value: float) -> Any:
 _BAD = "checkpoint|weights"
 CHECKPOINT_KINDS: dict[str, tuple[Callable[[dict[str, Any], Path], Any], str | None]] = {
     "valid": (lambda ck, m: ck, ""),
-    "version": (lambda ck, m: {**ck, "hyptax_version": "0.0.1"}, r"written by hyptax 0\.0\.1"),
+    "version": (lambda ck, m: {**ck, "hyptax_version": "0.0.1"}, ""),  # information only
+    "newer-format": (lambda ck, m: {**ck, "format_version": 2}, "newer hyptax .format 2."),
+    "format-version-str": (lambda ck, m: {**ck, "format_version": "1"}, "'format_version'"),
     "format": (lambda ck, m: {**ck, "format": "something-else"}, "not a hyptax checkpoint"),
     "missing-weight": (lambda ck, m: {k: v for k, v in ck.items() if k != "weight"}, "'weight'"),
     "missing-ids": (lambda ck, m: {k: v for k, v in ck.items() if k != "ids"}, "'ids'"),

@@ -190,14 +190,24 @@ def test_npy_export_with_a_pickled_object_is_refused(trained, tmp_path: Path) ->
 
 
 # ------------------------------------------------------------------ provenance
-def test_checkpoint_from_another_version_is_refused(trained, tmp_path: Path, capsys) -> None:
+def test_checkpoint_from_another_version_is_read_a_newer_format_refused(
+    trained, tmp_path: Path, capsys
+) -> None:
+    """The package version that wrote a checkpoint is information; its format decides."""
     out, _ = trained
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     for name in ("last.pt", "best.pt"):
         (run_dir / name).write_bytes((out / name).read_bytes())
         rewrite(run_dir / name, hyptax_version="0.0.9")
-    want = f"written by hyptax 0.0.9, this is hyptax {hyptax.__version__}"
+    assert main(["evaluate", str(run_dir / "best.pt")]) == 0
+    epoch = torch.load(run_dir / "last.pt", weights_only=True)["epoch"]
+    assert main(["train", "--out", str(run_dir), "--resume", "--quiet",
+                 "--epochs", str(epoch + 1)]) == 0  # fmt: skip
+    capsys.readouterr()
+    for name in ("last.pt", "best.pt"):
+        rewrite(run_dir / name, format_version=2)
+    want = "written by a newer hyptax (format 2); this one reads format 1: upgrade hyptax"
     assert main(["train", "--out", str(run_dir), "--resume", "--quiet"]) == 2
     assert want in capsys.readouterr().err
     assert main(["evaluate", str(run_dir / "best.pt")]) == 2

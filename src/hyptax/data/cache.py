@@ -77,7 +77,8 @@ def key(spec: str, resolved: str, options: DataOptions) -> str | None:
     """The cache entry of ``spec`` (as given; ``resolved`` with its paths made
     absolute) read with ``options``, or None when there is nothing to key it by (a
     source file that cannot be read: the loader then says why)."""
-    version: dict[str, Any] = {"hyptax": __version__, "format": prepared.FORMAT}
+    layout = f"{prepared.FORMAT}-{prepared.FORMAT_VERSION}"  # named as before format versions
+    version: dict[str, Any] = {"hyptax": __version__, "format": layout}
     files = source_files(resolved)
     if not files:
         from importlib.metadata import PackageNotFoundError

@@ -11,9 +11,14 @@ it is read back with ``allow_pickle=False``) holding
 ``parent``       int32 ``(m,)``: parent edges, parent side
 ``closure_desc``, ``closure_anc``  int32: the closure as the source listed it
                  (only for sources that are closures, see ``Taxonomy.given_closure``)
-``manifest``     uint8: UTF-8 JSON: format, hyptax version, source, snapshot,
-                 definition, counts, stats, and the content hash
+``manifest``     uint8: UTF-8 JSON: format and format version, hyptax version
+                 (information only), source, snapshot, definition, counts,
+                 stats, and the content hash
 ===============  ===========================================================
+
+Any hyptax reads a dataset whose ``format_version`` it reads (:data:`FORMAT_VERSION`),
+whichever hyptax version wrote it; files written before format versions existed name
+their format ``hyptax-dataset-1`` (:data:`FORMAT_1`) and count as version 1.
 
 The content hash (:func:`dataset_hash`) covers ids, names, ranks and edges, so a
 checkpoint can tell whether it was trained on the same data.
@@ -30,11 +35,16 @@ from typing import Any
 import numpy as np
 
 from ..errors import HyptaxError, InputError, brief
-from ..files import atomic_write
+from ..files import atomic_write, check_format_version
 from ..version import __version__
 from .taxonomy import Taxonomy, unique_sorted
 
-FORMAT = "hyptax-dataset-1"
+FORMAT = "hyptax-dataset"
+FORMAT_VERSION = 1
+"""The layout this code writes and the newest it reads (see the checkpoint's
+:data:`~hyptax.training.checkpoint.FORMAT_VERSION` for when to raise it)."""
+FORMAT_1 = "hyptax-dataset-1"
+"""The ``format`` of the files written before format versions existed (version 1)."""
 
 _DAMAGE = (
     KeyError, ValueError, OSError, EOFError, zipfile.BadZipFile,
@@ -67,6 +77,7 @@ def manifest(tax: Taxonomy) -> dict[str, Any]:
     depth = tax.depth
     return {
         "format": FORMAT,
+        "format_version": FORMAT_VERSION,
         "hyptax_version": __version__,
         "source": tax.source,
         "definition": tax.definition,
@@ -208,8 +219,9 @@ def _manifest(npz: Any, path: str | Path) -> dict[str, Any]:
         meta = json.loads(bytes(npz["manifest"]).decode())
     except _DAMAGE:
         raise InputError("not a prepared dataset (no readable manifest)", path=path) from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+    if not isinstance(meta, dict) or meta.get("format") not in (FORMAT, FORMAT_1):
         raise InputError(f"not a prepared dataset (format is not {FORMAT})", path=path)
+    check_format_version(meta, FORMAT_VERSION, path, "prepared dataset")
     if not isinstance(meta.get("stats", {}), dict) or not all(
         isinstance(meta.get(k, ""), str) for k in ("source", "definition")
     ):

@@ -3,7 +3,8 @@
 A checkpoint is ``torch.save`` of a dict of plain types, loadable with
 ``torch.load(weights_only=True)`` (no code runs while loading)::
 
-    {"format": "hyptax-checkpoint", "hyptax_version": str,
+    {"format": "hyptax-checkpoint", "format_version": 1,
+     "hyptax_version": str,              # the writer's, for information only
      "config": dict,                     # resolved TrainConfig (to_dict)
      "data": {"spec", "typed", "options", "hash", "n_nodes"},  # spec resolved, typed as typed
      "ids": list[str], "names": list[str], "manifold": "poincare" | "lorentz",
@@ -19,6 +20,12 @@ A checkpoint is ``torch.save`` of a dict of plain types, loadable with
 With ``"polar"`` (:mod:`hyptax.manifolds.extended`) the points are those polar ones and
 ``weight`` holds their plain coordinates, rounded (points past the dtype's radius sit
 on its rim).
+
+A checkpoint is read by any hyptax that reads its ``format_version``
+(:data:`FORMAT_VERSION`; files written before format versions existed have none and
+are version 1), whatever ``hyptax_version`` wrote it; a newer format is refused in
+one line. Fields added within a format are optional (``"polar"``, ``"ranks"``,
+``"depth"``, the early-stopping fields of ``train_state``): files without them load.
 
 Writing goes through :func:`hyptax.files.atomic_write` (temp file, fsync, rename),
 so a crash leaves the old checkpoint or the new one, never half of one.
@@ -36,14 +43,18 @@ import numpy as np
 import torch
 
 from ..errors import HyptaxError, brief
-from ..files import atomic_write
+from ..files import atomic_write, check_format_version
 from ..manifolds import MANIFOLDS, get_manifold
 from ..manifolds.extended import MAX_RADIUS, Polar
 from ..version import __version__
 
 FORMAT = "hyptax-checkpoint"
+FORMAT_VERSION = 1
+"""The checkpoint layout this code writes and the newest it reads. Raise it when a
+change would mislead an older reader (a field renamed, a meaning changed); a new
+field an older reader may safely ignore needs none."""
+
 REQUIRED: dict[str, type | tuple[type, ...]] = {
-    "hyptax_version": str,
     "config": dict,
     "data": dict,
     "ids": list,
@@ -60,7 +71,10 @@ def save_checkpoint(path: str | os.PathLike[str], checkpoint: dict[str, Any]) ->
     problem = bad_points(weight, checkpoint.get("manifold", "poincare"))
     if problem:
         raise HyptaxError(f"{path}: refusing to write a checkpoint: {problem}")
-    checkpoint = {"format": FORMAT, "hyptax_version": __version__, **checkpoint}
+    checkpoint = {
+        "format": FORMAT, "format_version": FORMAT_VERSION, "hyptax_version": __version__,
+        **checkpoint,
+    }  # fmt: skip
     checkpoint["weight"] = weight.detach().to("cpu", copy=True).contiguous()
     polar = checkpoint.pop("polar", None)
     if polar is not None:
@@ -78,10 +92,11 @@ def save_checkpoint(path: str | os.PathLike[str], checkpoint: dict[str, Any]) ->
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read a checkpoint written by this hyptax version (``weights_only=True``).
+    """Read a checkpoint of a format this code reads, written by any hyptax version
+    (``weights_only=True``).
 
-    Raises :class:`HyptaxError` with a one-line message for a missing, truncated or
-    foreign file, or one written by another hyptax version.
+    Raises :class:`HyptaxError` with a one-line message for a missing, truncated,
+    damaged or foreign file, or one of a newer format.
     """
     path = Path(path)
     if not path.is_file():
@@ -101,15 +116,10 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise HyptaxError(f"{path}: not a readable hyptax checkpoint ({reason})") from None
     if not isinstance(checkpoint, dict) or checkpoint.get("format") != FORMAT:
         raise HyptaxError(f"{path}: not a hyptax checkpoint")
+    check_format_version(checkpoint, FORMAT_VERSION, path, "hyptax checkpoint")
     for key, kind in REQUIRED.items():
         if not isinstance(checkpoint.get(key), kind):
             raise HyptaxError(f"{path}: damaged hyptax checkpoint: bad or missing {key!r}")
-    version = checkpoint["hyptax_version"]
-    if version != __version__:
-        raise HyptaxError(
-            f"{path}: written by hyptax {version}, this is hyptax {__version__}; "
-            f"use hyptax {version} or train again"
-        )
     _check_points(checkpoint, path)
     if "polar" in checkpoint:
         checkpoint["polar"] = read_polar(checkpoint["polar"], len(checkpoint["ids"]), path)
