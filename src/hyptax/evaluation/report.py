@@ -18,6 +18,7 @@ from ..data.taxonomy import Taxonomy
 from ..embeddings import Embeddings
 from . import faithful, hierarchy, linkpred
 from .geometry import ball_view
+from .index import BallIndex, ball_index, indexable
 from .ranking import Queries, auto_sample, reconstruction
 
 FORMAT = "hyptax-report"
@@ -138,8 +139,9 @@ def evaluate(
 
     clock = time.perf_counter()
     _say(progress, "hierarchy metrics")
+    index = ball_index(view) if indexable(view) else None  # purity and faithfulness
     report["depth_norm"] = hierarchy.depth_correlation(view.dist0, tax.depth)
-    report["clades"] = _clade_section(view, tax, config)
+    report["clades"] = _clade_section(view, tax, config, index)
     report["norms"] = hierarchy.norm_stats(view, config.boundary_band)
     times["hierarchy"] = time.perf_counter() - clock
 
@@ -149,7 +151,7 @@ def evaluate(
     _say(progress, f"faithfulness to the tree ({queries} query nodes)")
     report["faithfulness"] = faithful.faithfulness(
         view, tax, n_queries=queries, n_pairs=config.n_pairs,
-        k=config.faithful_k, seed=config.seed,
+        k=config.faithful_k, seed=config.seed, index=index,
     )  # fmt: skip
     times["faithfulness"] = time.perf_counter() - clock
     report["seconds"] = {k: round(v, 3) for k, v in times.items()}
@@ -182,7 +184,9 @@ def _data_section(tax: Taxonomy) -> dict[str, Any]:
     }
 
 
-def _clade_section(view: Any, tax: Taxonomy, config: EvalConfig) -> dict[str, Any]:
+def _clade_section(
+    view: Any, tax: Taxonomy, config: EvalConfig, index: BallIndex | None
+) -> dict[str, Any]:
     levels = hierarchy.clade_levels(tax, config.clade_ranks)
     labels = {
         r: hierarchy.keep_large(hierarchy.clade_labels(tax, r), config.min_clade_size)
@@ -196,8 +200,9 @@ def _clade_section(view: Any, tax: Taxonomy, config: EvalConfig) -> dict[str, An
         for r, lab in labels.items()
     }
     purity = hierarchy.knn_purity(
-        view, labels, k=config.purity_k, n_queries=config.purity_queries, seed=config.seed
-    )
+        view, labels, k=config.purity_k, n_queries=config.purity_queries, seed=config.seed,
+        index=index,
+    )  # fmt: skip
     return {
         "kind": "top-level subtrees" if levels == [hierarchy.TOP_LEVEL] else "ranks",
         "min_clade_size": config.min_clade_size,
