@@ -227,7 +227,8 @@ def _indexed(
     knn_t = t_nb.mean(axis=1) if kk else np.full(m, np.nan)
     best = np.full(m, np.nan)
     if kk:
-        _jit("best")(graph.ptr, graph.idx, queries, kk, best)
+        workers = min(numba.get_num_threads(), m)
+        _jit("best")(graph.ptr, graph.idx, queries, kk, workers, best)
     has = graph.par_ptr[queries + 1] > graph.par_ptr[queries]
     parent_rank = np.zeros(m, dtype=np.int64)
     kp = index.keys(x[has], graph.par_idx[graph.par_ptr[queries[has]]])
@@ -318,13 +319,12 @@ def _lca_kernel_py(par_ptr, par_idx, depth, first, second, out):
         out[i] = hops if a == b else -1
 
 
-def _best_kernel_py(ptr, idx, queries, k, out):
+def _best_kernel_py(ptr, idx, queries, k, workers, out):
     """``out[r]``: the mean tree distance of the ``k`` nodes nearest to ``queries[r]``
     in the tree, by a BFS that stops once it has discovered ``k`` other nodes (they
     come in order of distance, so they are the nearest). Each worker resets only
     the nodes it reached."""
     n = ptr.shape[0] - 1
-    workers = min(numba.get_num_threads(), queries.shape[0])
     for w in numba.prange(workers):
         dist = np.full(n, -1, dtype=np.int32)
         queue = np.empty(n, dtype=np.int32)

@@ -170,20 +170,38 @@ def count_closer(
 
 
 def rank_counts(
-    index: BallIndex, q: Queries, *, ancestor: bool
+    index: BallIndex, q: Queries, *, ancestor: bool, work: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per positive pair of ``q`` (CSR order): the negatives strictly closer to its
     anchor, closer or equal, and the positives at most as far, by distance or by the
     ancestor score: the counts of :func:`.kernels.count_numba_chunk`, equal to them,
-    from one walk of the tree per anchor that carries all its positives' keys."""
+    from one walk of the tree per anchor that carries all its positives' keys.
+
+    ``work``: ``(m,)`` filled, when given, with the keys and box bounds each anchor's
+    walk formed (a brute-force pass forms ``n`` keys)."""
     n_pairs = len(q.pos_idx)
     less, leq, pos_le = (np.zeros(n_pairs, dtype=np.int64) for _ in range(3))
+    work = np.zeros(len(q.rows), dtype=np.int64) if work is None else work
     _jit("rank")(
         index.pt, index.g, index.e0, index.at, index.start, index.stop, index.left,
         index.right, index.lo, index.hi, index.gmin, index.gmax, index.e0min, index.e0max,
         ancestor, q.rows, q.pos_ptr, q.pos_idx, q.excl_ptr, q.excl_idx, less, leq, pos_le,
+        work,
     )  # fmt: skip
     return less, leq, pos_le
+
+
+def walk_share(index: BallIndex, q: Queries, *, ancestor: bool, probe: int, seed: int) -> float:
+    """The keys and bounds a walk of the index forms per anchor over ``n`` (what a
+    pass over every node forms), averaged over a seeded probe of ``probe`` anchors:
+    below about 1 the walk is the cheaper way to rank these queries."""
+    m = len(q.rows)
+    if not m:
+        return 0.0
+    pick = np.random.default_rng([seed, 2]).choice(m, size=min(probe, m), replace=False)
+    work = np.zeros(len(pick), dtype=np.int64)
+    rank_counts(index, q.subset(np.sort(pick)), ancestor=ancestor, work=work)
+    return float(work.mean()) / max(index.n, 1)
 
 
 # --------------------------------------------------------------------- kernels
@@ -424,7 +442,7 @@ def _leaf_key(pt, g, e0, i, x, gu, ancestor):  # pragma: no cover - compiled
 
 def _rank_py(
     pt, g, e0, at, start, stop, left, right, lo, hi, gmin, gmax, e0min, e0max, ancestor,
-    rows, pos_ptr, pos_idx, excl_ptr, excl_idx, less, leq, pos_le,
+    rows, pos_ptr, pos_idx, excl_ptr, excl_idx, less, leq, pos_le, work,
 ):  # fmt: skip
     """Per anchor: its positives' keys sorted; a walk of the boxes carrying the range
     ``[j1, j2)`` of those keys a box leaves undecided (a key above the box's upper
@@ -450,9 +468,11 @@ def _rank_py(
         stack = np.empty((128, 3), dtype=np.int64)
         stack[0, 0], stack[0, 1], stack[0, 2] = 0, 0, k
         depth = 1
+        formed = 0
         while depth:
             depth -= 1
             b, j1, j2 = stack[depth, 0], stack[depth, 1], stack[depth, 2]
+            formed += 2
             low = _score(_low(x, lo, hi, b), gmin[b], gu, e0min[b], ancestor)
             high = _score(_high(x, lo, hi, b), gmax[b], gu, e0max[b], ancestor)
             a = j1 + np.searchsorted(ts[j1:j2], low, side="left")  # keys >= low
@@ -470,6 +490,7 @@ def _rank_py(
                 stack[depth + 1, 0], stack[depth + 1, 1], stack[depth + 1, 2] = right[b], a, c
                 depth += 2
                 continue
+            formed += stop[b] - start[b]
             for i in range(start[b], stop[b]):
                 key = _leaf_key(pt, g, e0, i, x, gu, ancestor)
                 p = a + np.searchsorted(ts[a:c], key, side="right")  # keys > key
@@ -494,3 +515,4 @@ def _rank_py(
             less[v] = a
             leq[v] = c
             pos_le[v] = np.searchsorted(ts, t, side="right")
+        work[r] = formed

@@ -186,16 +186,17 @@ def _kept_per_positive(view: BallView, queries: Queries, seed: int) -> float:
 
 def auto_sample(
     view: BallView, queries: Queries, *, max_cost: float, most: int, least: int, seed: int = 0,
-    kept: float | None = None,
+    kept: float | None = None, budget: float | None = None,
 ) -> int | None:  # fmt: skip
     """``None`` (rank every anchor exactly) when the predicted cost (:func:`anchor_costs`,
     with ``kept``) is at most ``max_cost``; else the number of anchors to sample so that
-    the sample's expected cost fits, kept within ``[least, most]``."""
+    the sample's expected cost fits ``budget`` (default ``max_cost``), kept within
+    ``[least, most]``."""
     total = float(anchor_costs(view, queries, seed, kept=kept).sum())
     if total <= max_cost:
         return None
     m = len(queries.rows)
-    return int(min(most, max(least, m * max_cost / total)))
+    return int(min(most, max(least, m * (max_cost if budget is None else budget) / total)))
 
 
 def _chunk_edges(costs: np.ndarray, budget: float) -> list[int]:

@@ -18,7 +18,7 @@ from ..data.taxonomy import Taxonomy
 from ..embeddings import Embeddings
 from . import faithful, hierarchy, linkpred
 from .geometry import ball_view
-from .index import BallIndex, ball_index, indexable
+from .index import BallIndex, ball_index, indexable, walk_share
 from .ranking import Queries, auto_sample, reconstruction
 
 FORMAT = "hyptax-report"
@@ -89,6 +89,7 @@ def evaluate(
     times: dict[str, float] = {}
     clock = time.perf_counter()
     view = ball_view(emb.aligned(tax), emb.manifold)
+    index = ball_index(view) if indexable(view) else None  # neighbours and counts
     desc, anc = tax.closure
     times["setup"] = time.perf_counter() - clock
 
@@ -112,11 +113,13 @@ def evaluate(
     if sample is None:  # by the predicted cost, which follows pairs x depth, not nodes
         sample = auto_sample(view, queries, max_cost=config.exact_max_cost,
                              most=config.auto_sample, least=config.min_sample,
-                             seed=config.seed)  # fmt: skip
+                             seed=config.seed, budget=config.sample_max_cost)  # fmt: skip
     _say(progress, f"reconstruction ({'exact' if sample is None else f'{sample} sampled nodes'})")
     ranking = {"seed": config.seed, "n_bootstrap": config.n_bootstrap,
                "ci_level": config.ci_level, "progress": progress}  # fmt: skip
-    report["reconstruction"] = reconstruction(view, queries, sample=sample, **ranking)
+    report["reconstruction"] = reconstruction(
+        view, queries, sample=sample, index=_walk(index, queries, "distance", config), **ranking
+    )
     times["reconstruction"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
@@ -124,8 +127,9 @@ def evaluate(
     how = "exact" if sample is None else f"{sample} sampled nodes"
     _say(progress, f"reconstruction by the ancestor score ({how})")
     report["ancestor_reconstruction"] = reconstruction(
-        view, queries, score="ancestor", sample=sample, **ranking
-    )
+        view, queries, score="ancestor", sample=sample,
+        index=_walk(index, queries, "ancestor", config), **ranking,
+    )  # fmt: skip
     times["ancestor_reconstruction"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
@@ -139,7 +143,6 @@ def evaluate(
 
     clock = time.perf_counter()
     _say(progress, "hierarchy metrics")
-    index = ball_index(view) if indexable(view) else None  # purity and faithfulness
     report["depth_norm"] = hierarchy.depth_correlation(view.dist0, tax.depth)
     report["clades"] = _clade_section(view, tax, config, index)
     report["norms"] = hierarchy.norm_stats(view, config.boundary_band)
@@ -163,14 +166,35 @@ def _ancestor_sample(config: EvalConfig, view: Any, queries: Queries) -> int | N
     """Anchors ranked by the ancestor score: all (``None``) when ``--sample`` is not
     given, ``anchors x nodes`` is within ``config.exact_max_work`` and the predicted
     cost (pairs x depth, :func:`auto_sample`) within ``config.exact_max_cost``, else a
-    sample."""
+    sample sized to ``config.sample_max_cost``."""
     if config.sample is not None:
         return config.sample
+    sized = {"most": config.auto_sample, "least": config.min_sample, "seed": config.seed,
+             "budget": config.sample_max_cost}  # fmt: skip
     if len(queries.rows) * view.n > config.exact_max_work:
-        return config.auto_sample
-    return auto_sample(view, queries, max_cost=config.exact_max_cost,
-                       most=config.auto_sample, least=config.min_sample,
+        return auto_sample(view, queries, max_cost=0.0, **sized)
+    return auto_sample(view, queries, max_cost=config.exact_max_cost, **sized)
+
+
+WALK_SHARE = 0.5
+"""The index ranks a score when its walks form fewer than this share of the keys a
+pass over every node forms (measured on :data:`WALK_PROBE` anchors)."""
+
+WALK_PROBE = 16
+
+
+def _walk(
+    index: BallIndex | None, queries: Queries, score: str, config: EvalConfig
+) -> BallIndex | None:
+    """``index`` when walking it is the cheaper way to rank ``score`` (the ancestor
+    score of a tree-like embedding: the positives are near), else ``None`` (a pass
+    over every node; the distance ranking of the metric geometry, where the ancestors
+    are far and the walk would open most boxes). Either way the counts are the same."""
+    if index is None:
+        return None
+    share = walk_share(index, queries, ancestor=score == "ancestor", probe=WALK_PROBE,
                        seed=config.seed)  # fmt: skip
+    return index if share < WALK_SHARE else None
 
 
 def _data_section(tax: Taxonomy) -> dict[str, Any]:
