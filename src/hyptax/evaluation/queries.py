@@ -88,5 +88,7 @@ def _segments(
     counts = ptr[rows + 1] - starts
     new_ptr = np.zeros(len(rows) + 1, dtype=np.int64)
     np.cumsum(counts, out=new_ptr[1:])
+    if new_ptr[-1] == len(idx) and (np.diff(rows) > 0).all():
+        return new_ptr, idx  # every pair, in order (the whole closure): nothing to gather
     pos = np.repeat(starts - new_ptr[:-1], counts) + np.arange(new_ptr[-1])
     return new_ptr, idx[pos]
