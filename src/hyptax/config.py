@@ -339,8 +339,8 @@ class EvalConfig:
         auto_sample, min_sample: the most and the fewest nodes an automatic sample ranks.
         sample_max_cost: the predicted cost an automatic sample is sized to (about 3 s
             on two cores, each of the two rankings): ``ncbi:small`` still ranks 5,000
-            nodes, the whole NCBI 500 (the report gives the count and a confidence
-            interval).
+            nodes, the whole NCBI 500 by distance and 4,549 by the ancestor score, whose
+            index walks cost less (the report gives the counts and confidence intervals).
         quick_max_cost: the per-evaluation budget of ``quick_metrics`` (every few
             epochs; about 6 s): fewer than ``quick_sample`` anchors where it is exceeded.
         n_bootstrap, ci_level: the bootstrap behind every confidence interval.

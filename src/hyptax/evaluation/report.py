@@ -207,7 +207,7 @@ def _more_by_walk(
     sample: int | None, walk: tuple[BallIndex | None, float], view: Any, config: EvalConfig
 ) -> int | None:
     """An automatic sample sized by the pass's cost, grown (up to ``auto_sample``) to
-    what ``sample_max_cost`` affords at the walk's cost: the whole NCBI ranks 5,000
+    what ``sample_max_cost`` affords at the walk's cost: the whole NCBI ranks 4,549
     nodes by the ancestor score, not 500. An exact ranking or ``--sample`` stays."""
     index, share = walk
     if sample is None or config.sample is not None or index is None:
