@@ -339,13 +339,19 @@ def _high(x, lo, hi, b):  # pragma: no cover - compiled
 
 
 @numba.njit(inline="always", cache=True)
-def _key(pt, g, i, x):  # pragma: no cover - compiled
-    """The key of the node at leaf position ``i`` for the query point ``x``."""
+def _sq(pt, i, x):  # pragma: no cover - compiled
+    """``|x - p|^2`` of the node at leaf position ``i``, coordinate by coordinate."""
     acc = 0.0
     for d in range(x.shape[0]):
         t = x[d] - pt[d, i]
         acc += t * t
-    return acc * g[i]
+    return acc
+
+
+@numba.njit(inline="always", cache=True)
+def _key(pt, g, i, x):  # pragma: no cover - compiled
+    """The key of the node at leaf position ``i`` for the query point ``x``."""
+    return _sq(pt, i, x) * g[i]
 
 
 def _knn_py(pt, g, order, start, stop, left, right, lo, hi, gmin, ok, box_ok, x, skip, out):
@@ -433,11 +439,7 @@ def _score(sq, gv, gu, e0v, ancestor):  # pragma: no cover - compiled
 
 @numba.njit(inline="always", cache=True)
 def _leaf_key(pt, g, e0, i, x, gu, ancestor):  # pragma: no cover - compiled
-    acc = 0.0
-    for d in range(x.shape[0]):
-        t = x[d] - pt[d, i]
-        acc += t * t
-    return _score(acc, g[i], gu, e0[i], ancestor)
+    return _score(_sq(pt, i, x), g[i], gu, e0[i], ancestor)
 
 
 def _rank_py(
