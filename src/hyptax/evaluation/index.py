@@ -99,7 +99,8 @@ def indexable(view: BallView) -> bool:
 
 
 def ball_index(view: BallView, leaf: int = LEAF) -> BallIndex:
-    """Build the kd-tree of ``view`` (``O(n log n)``; about 2 s for the whole NCBI)."""
+    """Build the kd-tree of ``view`` (``O(n log n)``, one thread; 5 to 10 s for the whole
+    NCBI on a busy machine)."""
     n, dim = view.p.shape
     order = np.arange(n, dtype=np.int64)
     cap = 2 * (n // max(1, (leaf + 1) // 2)) + 3
