@@ -379,6 +379,10 @@ class EvalConfig:
             score by default (about 2 s on two cores; ``ncbi:small``'s 1.5e10 would
             take ~25 s, so it is sampled).
         auto_sample, min_sample: the most and the fewest nodes an automatic sample ranks.
+        sample_max_cost: the predicted cost an automatic sample is sized to (about 3 s
+            on two cores, each of the two rankings): ``ncbi:small`` still ranks 5,000
+            nodes, the whole NCBI 500 by distance and 4,549 by the ancestor score, whose
+            index walks cost less (the report gives the counts and confidence intervals).
         quick_max_cost: the per-evaluation budget of ``quick_metrics`` (every few
             epochs; about 6 s): fewer than its ``n_sample`` anchors where it is exceeded.
         n_bootstrap, ci_level: the bootstrap behind every confidence interval.
@@ -408,6 +412,7 @@ class EvalConfig:
     exact_max_work: int = 2_000_000_000
     auto_sample: int = 5000
     min_sample: int = 500
+    sample_max_cost: float = 1e10
     quick_max_cost: float = 2e10
     n_bootstrap: int = 1000
     ci_level: float = 0.95
@@ -429,7 +434,7 @@ class EvalConfig:
             raise ConfigError(f"--sample must be > 0, not {self.sample}")
         _positive(exact_max_cost=self.exact_max_cost, auto_sample=self.auto_sample)
         _positive(min_sample=self.min_sample, quick_max_cost=self.quick_max_cost)
-        _positive(exact_max_work=self.exact_max_work)
+        _positive(exact_max_work=self.exact_max_work, sample_max_cost=self.sample_max_cost)
         _positive(n_bootstrap=self.n_bootstrap)
         _positive(n_pairs=self.n_pairs, purity_k=self.purity_k, purity_queries=self.purity_queries)
         _positive(faithful_queries=self.faithful_queries, faithful_k=self.faithful_k)

@@ -46,6 +46,7 @@ from ..data import csr
 from ..data.taxonomy import Taxonomy
 from .geometry import BallView
 from .hierarchy import _correlatable, _rng, _tied_spearman, insert_sorted
+from .index import BallIndex, count_closer, knn
 from .kernels import kernel_mode, kernel_scale, key_distance, limb_floors, tile_keys
 
 
@@ -121,7 +122,14 @@ class TreeGraph:
 
 # --------------------------------------------------------------------- metric
 def faithfulness(
-    view: BallView, tax: Taxonomy, *, n_queries: int, n_pairs: int, k: int = 10, seed: int
+    view: BallView,
+    tax: Taxonomy,
+    *,
+    n_queries: int,
+    n_pairs: int,
+    k: int = 10,
+    seed: int,
+    index: BallIndex | None = None,
 ) -> dict[str, Any]:
     """How faithfully hyperbolic distances follow the tree distances (module doc).
 
@@ -133,6 +141,10 @@ def faithfulness(
     correlation (targets it cannot reach are dropped; ``n_pairs`` in the result is
     the number used). Undefined figures (no query with a parent, a constant side in
     the correlation) are ``None``, so the result is JSON-safe.
+
+    With ``index`` (the view's :class:`~.index.BallIndex`) and a taxonomy that is one
+    tree, each query costs its neighbourhood, not ``n`` (:func:`_indexed`); else one
+    pass over every node per query (:func:`_scanned`). Both give the same figures.
     """
     clock = time.perf_counter()
     n = view.n
@@ -144,19 +156,11 @@ def faithfulness(
     targets = rng.integers(0, max(n - 1, 1), size=(m, per))
     targets += targets >= queries[:, None]  # skip the query itself
     graph = TreeGraph.from_taxonomy(tax)
-    nearest_t = np.empty(m, dtype=np.int32)
-    parent_rank = np.empty(m, dtype=np.int64)
-    knn, best = np.empty(m), np.empty(m)
-    pair_d = np.empty((m, per))
-    pair_t = np.empty((m, per), dtype=np.int32)
-    pt, pr = view.kernel_points()
-    rs = kernel_scale(view)
-    _jit("faithful")(
-        pt, pr, view.kernel_scalars(False), kernel_mode(view, False), limb_floors(pr, rs), rs,
-        graph.ptr, graph.idx,
-        graph.par_ptr, graph.par_idx, queries, targets, k, min(numba.get_num_threads(), max(m, 1)),
-        nearest_t, parent_rank, knn, best, pair_d, pair_t,
-    )  # fmt: skip
+    if index is not None and graph.depth is not None and len(tax.roots) == 1:
+        found = _indexed(view, graph, index, queries, targets, k)
+    else:
+        found = _scanned(view, graph, queries, targets, k)
+    nearest_t, parent_rank, knn_t, best, pair_d, pair_t = found
     has_other = nearest_t > 0
     ranks = parent_rank[parent_rank > 0]
     out.update({
@@ -164,12 +168,75 @@ def faithfulness(
         "parent_rank_median": float(np.median(ranks)) if len(ranks) else None,
         "parent_rank_mean": _mean(ranks),
         "n_with_parent": len(ranks),
-        "knn_tree_distance": _mean(knn[has_other]),
+        "knn_tree_distance": _mean(knn_t[has_other]),
         "knn_tree_distance_best": _mean(best[has_other]),
     })  # fmt: skip
     out.update(_pair_figures(pair_d.ravel(), pair_t.ravel()))
     out["seconds"] = time.perf_counter() - clock
     return out
+
+
+Found = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+"""Per query: ``nearest_t``, ``parent_rank``, ``knn``, ``best``, then per (query,
+target): ``pair_d``, ``pair_t`` (see :func:`_faithful_kernel_py`)."""
+
+
+def _scanned(
+    view: BallView, graph: TreeGraph, queries: np.ndarray, targets: np.ndarray, k: int
+) -> Found:
+    """Every figure in one parallel pass over all nodes per query (any graph)."""
+    m, per = targets.shape
+    nearest_t = np.empty(m, dtype=np.int32)
+    parent_rank = np.empty(m, dtype=np.int64)
+    knn_t, best = np.empty(m), np.empty(m)
+    pair_d = np.empty((m, per))
+    pair_t = np.empty((m, per), dtype=np.int32)
+    pt, pr = view.kernel_points()
+    rs = kernel_scale(view)
+    _jit("faithful")(
+        pt, pr, view.kernel_scalars(False), kernel_mode(view, False), limb_floors(pr, rs), rs,
+        graph.ptr, graph.idx, graph.par_ptr, graph.par_idx, queries, targets, k,
+        min(numba.get_num_threads(), max(m, 1)), nearest_t, parent_rank, knn_t, best, pair_d,
+        pair_t,
+    )  # fmt: skip
+    return nearest_t, parent_rank, knn_t, best, pair_d, pair_t
+
+
+def _indexed(
+    view: BallView,
+    graph: TreeGraph,
+    index: BallIndex,
+    queries: np.ndarray,
+    targets: np.ndarray,
+    k: int,
+) -> Found:
+    """The figures of :func:`_scanned` on a single tree (every node reachable), each
+    query in work that follows its neighbourhood: its ``k`` nearest from the index,
+    the nodes strictly closer than its parent counted by the index, tree distances by
+    walking to the lowest common ancestor, the ``k`` nearest in the tree by a BFS
+    that stops once it has them."""
+    m, per = targets.shape
+    kk = min(k, graph.n - 1)
+    x = view.p[queries]
+    nbrs = knn(index, x, kk, skip=queries)
+    t_nb = graph.pair_distances(np.repeat(queries, kk), nbrs.ravel()).reshape(m, kk)
+    nearest_t = t_nb[:, 0] if kk else np.zeros(m, dtype=np.int32)
+    knn_t = t_nb.mean(axis=1) if kk else np.full(m, np.nan)
+    best = np.full(m, np.nan)
+    if kk:
+        workers = min(numba.get_num_threads(), m)
+        _jit("best")(graph.ptr, graph.idx, queries, kk, workers, best)
+    has = graph.par_ptr[queries + 1] > graph.par_ptr[queries]
+    parent_rank = np.zeros(m, dtype=np.int64)
+    kp = index.keys(x[has], graph.par_idx[graph.par_ptr[queries[has]]])
+    # the query itself is counted (its key is 0) when 0 < kp; the tree has no other
+    parent_rank[has] = 1 + count_closer(index, x[has], kp) - (kp > 0)
+    second = targets.ravel()
+    first = np.repeat(queries, per)
+    pair_t = graph.pair_distances(first, second).reshape(m, per)
+    pair_t[pair_t <= 0] = -1
+    pair_d = view.dist(first, second).reshape(m, per)
+    return nearest_t, parent_rank, knn_t, best, pair_d, pair_t
 
 
 def _pair_figures(d: np.ndarray, t: np.ndarray) -> dict[str, Any]:
@@ -204,7 +271,7 @@ def _jit(name: str) -> Any:
     """Compile (once, cached on disk) and return a parallel numba kernel."""
     if name not in _KERNELS:
         py = {"faithful": _faithful_kernel_py, "pairs": _pairs_kernel_py,
-              "lca": _lca_kernel_py}[name]  # fmt: skip
+              "lca": _lca_kernel_py, "best": _best_kernel_py}[name]  # fmt: skip
         _KERNELS[name] = numba.njit(parallel=True, cache=True)(py)
     return _KERNELS[name]
 
@@ -247,6 +314,37 @@ def _lca_kernel_py(par_ptr, par_idx, depth, first, second, out):
             b = par_idx[par_ptr[b]]
             hops += 2
         out[i] = hops if a == b else -1
+
+
+def _best_kernel_py(ptr, idx, queries, k, workers, out):
+    """``out[r]``: the mean tree distance of the ``k`` nodes nearest to ``queries[r]``
+    in the tree, by a BFS that stops once it has discovered ``k`` other nodes (they
+    come in order of distance, so they are the nearest). Each worker resets only
+    the nodes it reached."""
+    n = ptr.shape[0] - 1
+    for w in numba.prange(workers):
+        dist = np.full(n, -1, dtype=np.int32)
+        queue = np.empty(n, dtype=np.int32)
+        for r in range(w, queries.shape[0], workers):
+            q = queries[r]
+            dist[q] = 0
+            queue[0] = q
+            head, tail, s = 0, 1, 0
+            while head < tail and tail <= k:
+                u = queue[head]
+                head += 1
+                for e in range(ptr[u], ptr[u + 1]):
+                    v = idx[e]
+                    if dist[v] < 0:
+                        dist[v] = dist[u] + 1
+                        s += dist[v]
+                        queue[tail] = v
+                        tail += 1
+                        if tail > k:
+                            break
+            out[r] = s / k if tail > k else np.nan
+            for j in range(tail):
+                dist[queue[j]] = -1
 
 
 def _pairs_kernel_py(ptr, idx, sources, tptr, targets, workers, out):

@@ -240,6 +240,9 @@ def _count_kernel_py(  # noqa: C901  (one flat loop nest is what numba compiles 
         lt = np.zeros((group, kmax), dtype=np.int64)
         le = np.zeros((group, kmax), dtype=np.int64)
         top = np.empty(group)
+        sorted_keys = np.empty((group, kmax))
+        d_lt = np.zeros((group, kmax + 1), dtype=np.int64)
+        d_le = np.zeros((group, kmax + 1), dtype=np.int64)
         for gi in range(w, (m + group - 1) // group, workers):  # groups dealt round-robin
             g0 = gi * group
             g1 = min(g0 + group, m)
@@ -252,6 +255,10 @@ def _count_kernel_py(  # noqa: C901  (one flat loop nest is what numba compiles 
                     top[r - g0] = max(top[r - g0], p[r - g0, j])
                     lt[r - g0, j] = 0
                     le[r - g0, j] = 0
+                kr = pos_ptr[r + 1] - s
+                sorted_keys[r - g0, :kr] = np.sort(p[r - g0, :kr])
+                d_lt[r - g0, :] = 0
+                d_le[r - g0, :] = 0
             for t0 in range(0, n, tile):
                 t1 = min(t0 + tile, n)
                 kb = keys[: t1 - t0]
@@ -264,18 +271,34 @@ def _count_kernel_py(  # noqa: C901  (one flat loop nest is what numba compiles 
                         x = kb[i]
                         buf[c] = x
                         c += x <= tp
-                    for j in range(pos_ptr[r + 1] - pos_ptr[r]):
-                        pj = p[r - g0, j]
-                        lo = 0
-                        hi = 0
+                    kr = pos_ptr[r + 1] - pos_ptr[r]
+                    if c * kr <= 16 * (c + kr):  # few kept or few positives: compare all
+                        for j in range(kr):
+                            pj = p[r - g0, j]
+                            lo = 0
+                            hi = 0
+                            for i in range(c):
+                                lo += buf[i] < pj
+                                hi += buf[i] <= pj
+                            lt[r - g0, j] += lo
+                            le[r - g0, j] += hi
+                    else:  # each kept key finds its place among the sorted positives
+                        srt = sorted_keys[r - g0, :kr]
                         for i in range(c):
-                            lo += buf[i] < pj
-                            hi += buf[i] <= pj
-                        lt[r - g0, j] += lo
-                        le[r - g0, j] += hi
+                            d_lt[r - g0, np.searchsorted(srt, buf[i], side="right")] += 1
+                            d_le[r - g0, np.searchsorted(srt, buf[i], side="left")] += 1
             for r in range(g0, g1):  # remove the anchor and the excluded nodes
                 u, s = rows[r], pos_ptr[r]
                 kk = pos_ptr[r + 1] - s
+                # the keys placed by binary search: a key below sorted positive j counts
+                # for it and every later one (a difference array, summed here)
+                order = np.argsort(p[r - g0, :kk], kind="mergesort")
+                n_lt, n_le = 0, 0
+                for jj in range(kk):
+                    n_lt += d_lt[r - g0, jj]
+                    n_le += d_le[r - g0, jj]
+                    lt[r - g0, order[jj]] += n_lt
+                    le[r - g0, order[jj]] += n_le
                 k_self = pair_key(0.0, sc, u, u, mode)
                 for j in range(kk):
                     pj = p[r - g0, j]

@@ -80,7 +80,10 @@ def _segments(
     ptr: np.ndarray, idx: np.ndarray, rows: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Concatenate ``idx[ptr[r]:ptr[r+1]]`` for ``r`` in ``rows``; returns ``(ptr, idx)``."""
-    pos, counts = csr.positions(ptr, rows)
+    counts = ptr[rows + 1] - ptr[rows]
     new_ptr = np.zeros(len(rows) + 1, dtype=np.int64)
     np.cumsum(counts, out=new_ptr[1:])
+    if new_ptr[-1] == len(idx) and (np.diff(rows) > 0).all():
+        return new_ptr, idx  # every pair, in order (the whole closure): nothing to gather
+    pos, _ = csr.positions(ptr, rows)
     return new_ptr, idx[pos]

@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 
 from .geometry import BallView
+from .index import BallIndex, rank_counts
 from .kernels import count_numba_chunk, count_torch_chunk
 from .queries import Queries
 
@@ -102,24 +103,31 @@ def count_closer(
     score: str = "distance",
     progress: bool = False,
     backend: str = "auto",
+    index: BallIndex | None = None,
 ) -> Counts:
     """Count, for every positive pair, the negatives closer to its anchor.
 
     ``score``: ``"distance"`` (the reference convention) or ``"ancestor"`` (see
-    :data:`SCORES`); ``backend``: ``"numba"``, ``"torch"`` or ``"auto"`` (numba when
-    installed).
+    :data:`SCORES`); ``backend``: ``"numba"`` (a pass over every node per anchor),
+    ``"torch"``, ``"index"`` (a walk of ``index``, the view's
+    :class:`~.index.BallIndex`: work that follows the boxes near the positives'
+    distances, not ``n``) or ``"auto"`` (index when given, else numba when installed).
+    All give the same counts.
     """
     if score not in SCORES:
         raise ValueError(f"unknown ranking score {score!r}")
+    if index is not None and view.polar is not None:
+        index = None  # the index is over plain coordinates: polar points are scanned
+        backend = "auto" if backend == "index" else backend
     if backend == "auto":
-        backend = "numba" if numba is not None else "torch"
-    if backend not in ("numba", "torch"):
-        raise ValueError(f"unknown ranking backend {backend!r}")
+        backend = "index" if index is not None else "numba" if numba is not None else "torch"
+    if backend not in ("numba", "torch", "index") or (backend == "index" and index is None):
+        raise ValueError(f"unknown ranking backend {backend!r} (index needs an index)")
     m = len(queries.rows)
     n_pairs = len(queries.pos_idx)
     out = Counts(*(np.zeros(n_pairs, dtype=np.int64) for _ in range(3)))
     bar = _progress(m, progress, "ranking")
-    kernel = count_numba_chunk if backend == "numba" else count_torch_chunk
+    kernel = {"numba": count_numba_chunk, "torch": count_torch_chunk}.get(backend)
     pt = view.kernel_points() if backend == "numba" else None  # (hi, rows)
     ancestor = score == "ancestor"
     edges = _chunk_edges(anchor_costs(view, queries, kept=0.0), CHUNK_COST)  # no probe: cheap
@@ -127,7 +135,10 @@ def count_closer(
         r = np.arange(start, stop)
         sub = queries.subset(r)
         lo, hi = queries.pos_ptr[start], queries.pos_ptr[r[-1] + 1]
-        counts = kernel(view, pt, sub, ancestor)
+        if kernel is None:
+            counts = rank_counts(index, sub, ancestor=ancestor)  # type: ignore[arg-type]
+        else:
+            counts = kernel(view, pt, sub, ancestor)
         out.less[lo:hi], out.leq[lo:hi], out.pos_le[lo:hi] = counts
         if bar is not None:
             bar.update(len(r))
@@ -178,16 +189,17 @@ def _kept_per_positive(view: BallView, queries: Queries, seed: int) -> float:
 
 def auto_sample(
     view: BallView, queries: Queries, *, max_cost: float, most: int, least: int, seed: int = 0,
-    kept: float | None = None,
+    kept: float | None = None, budget: float | None = None,
 ) -> int | None:  # fmt: skip
     """``None`` (rank every anchor exactly) when the predicted cost (:func:`anchor_costs`,
     with ``kept``) is at most ``max_cost``; else the number of anchors to sample so that
-    the sample's expected cost fits, kept within ``[least, most]``."""
+    the sample's expected cost fits ``budget`` (default ``max_cost``), kept within
+    ``[least, most]``."""
     total = float(anchor_costs(view, queries, seed, kept=kept).sum())
     if total <= max_cost:
         return None
     m = len(queries.rows)
-    return int(min(most, max(least, m * max_cost / total)))
+    return int(min(most, max(least, m * (max_cost if budget is None else budget) / total)))
 
 
 def _chunk_edges(costs: np.ndarray, budget: float) -> list[int]:
@@ -213,6 +225,7 @@ def reconstruction(
     score: str = "distance",
     progress: bool = False,
     backend: str = "auto",
+    index: BallIndex | None = None,
 ) -> dict[str, Any]:
     """Mean rank and MAP of ``queries`` (see the module docstring for the convention),
     ranking candidates by ``score`` (:data:`SCORES`).
@@ -227,7 +240,9 @@ def reconstruction(
     if sampled:
         pick = np.sort(np.random.default_rng(seed).choice(m, size=sample, replace=False))
         queries = queries.subset(pick)
-    counts = count_closer(view, queries, score=score, progress=progress, backend=backend)
+    counts = count_closer(
+        view, queries, score=score, progress=progress, backend=backend, index=index
+    )
     per_node = per_anchor(queries, counts)
     result: dict[str, Any] = {
         "mode": "sampled" if sampled else "exact",
