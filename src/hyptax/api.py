@@ -100,7 +100,7 @@ def train(
 
     ``out`` writes the run folder as ``hyptax train --out`` does; ``resume=True``
     continues the run there (given the same data, in memory or by spec; the settings
-    a resumed run may change are :data:`hyptax.pipeline.RESUMABLE_CHANGES`).
+    a resumed run may change are :data:`hyptax.training.resume.RESUMABLE_CHANGES`).
     """
     paths = None if out is None else RunPaths.in_dir(out)
     spec, tax = _data(data)
