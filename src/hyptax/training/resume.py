@@ -24,7 +24,8 @@ from ..model import EmbeddingTable
 from ..optim import Optimizer
 from ..storage import RunPaths
 from .checkpoint import check_same_data, load_checkpoint
-from .fit import FitState, RunFiles
+from .fit import FitState
+from .record import RunFiles
 
 RESUMABLE_CHANGES = (
     "epochs", "early_stopping", "eval_every", "threads", "gpu", "backend", "data_cache",
