@@ -67,8 +67,9 @@ import numpy as np
 
 from ..config import MAIN_RANKS, RANK_ALIASES, DataOptions
 from ..errors import HyptaxError, InputError
+from .names import suggest
 from .snapshot import SNAPSHOT, read_snapshot
-from .taxonomy import Taxonomy, suggest
+from .taxonomy import Taxonomy
 
 __all__ = ["SNAPSHOT", "build_ncbi_taxonomy", "load", "read_snapshot"]
 
