@@ -5,7 +5,7 @@
 >>> r.embeddings.distance("dog.n.01", "cat.n.01")  # doctest: +SKIP
 >>> print(r.report)  # doctest: +SKIP
 
-``data`` is a dataset spec (:mod:`hyptax.data`), a :class:`Taxonomy`, or an iterable
+``data`` is a dataset spec (:mod:`hyptax.data.specs`), a :class:`Taxonomy`, or an iterable
 of ``(child, parent)`` name pairs (parent edges, or their closure: told apart as for an
 edge list file). Settings are the fields of :class:`~hyptax.config.TrainConfig`
 (:class:`~hyptax.config.EvalConfig` for :func:`evaluate`). Nothing is written unless
@@ -100,7 +100,7 @@ def train(
 
     ``out`` writes the run folder as ``hyptax train --out`` does; ``resume=True``
     continues the run there (given the same data, in memory or by spec; the settings
-    a resumed run may change are :data:`hyptax.pipeline.RESUMABLE_CHANGES`).
+    a resumed run may change are :data:`hyptax.training.resume.RESUMABLE_CHANGES`).
     """
     paths = None if out is None else RunPaths.in_dir(out)
     spec, tax = _data(data)

@@ -3,6 +3,9 @@
 The CLI turns flags into these; library code receives them (never an argparse
 namespace). ``asdict`` of a resolved config is written beside every run and inside
 every checkpoint, and :func:`from_dict` reads it back.
+
+One module on purpose: it is the only place defaults live (data options, training,
+evaluation, and the value checks they share); split, a default would have many homes.
 """
 
 from __future__ import annotations

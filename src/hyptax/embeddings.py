@@ -24,7 +24,8 @@ import numpy as np
 import torch
 
 from . import storage
-from .data.taxonomy import Taxonomy, find_node, index_names, suggest
+from .data.names import find_node, index_names, suggest
+from .data.taxonomy import Taxonomy
 from .errors import AmbiguousName, HyptaxError
 from .manifolds import get_manifold
 from .manifolds.extended import Polar
@@ -132,7 +133,7 @@ class Embeddings:
         return index_names(self.names)
 
     def lookup(self, key: str) -> int:
-        """Row of an id, a display name or ``name (id)`` (:func:`~hyptax.data.taxonomy.find_node`);
+        """Row of an id, a display name or ``name (id)`` (:func:`~hyptax.data.names.find_node`);
         KeyError with close suggestions when unknown, :class:`~hyptax.errors.AmbiguousName`
         when several nodes share the name."""
         row = find_node(key, self.index, self.name_index, self.ids, self.names, self.ranks)

@@ -71,33 +71,11 @@ dim    K = 1         K = 10        K = 100       K = 1,000     K = 43,705
 first shell only (random sign vectors, relative spacing ``~ 2.8 / sqrt(d)``), which
 is why dim 20 needs more than dim 10 for small families.
 
-What that means for the data sets (``benchmarks/bench_constructive.py``, float64,
-exact MAP over all anchors, 2 shared cores):
-
-================  ===  ======  ======  =====  =========  ========
-data              dim  needed  radius  MAP    mean rank  seconds
-================  ===  ======  ======  =====  =========  ========
-ncbi:small        10   20.9    20.9    1.000  1.00       0.3
-ncbi:small        5    27.2    25.9    1.000  1.00       0.1
-ncbi:small        2    76.0    25.9    0.081  86.7       0.1
-wordnet:mammals   10   24.7    24.7    0.999  1.02       0.01
-wordnet:mammals   2    55.1    25.9    0.380  7.89       0.01
-wordnet:nouns     10   52.0    25.9    0.950  70.8       0.4
-wordnet:nouns     5    61.4    25.9    0.544  93.9       0.1
-================  ===  ======  ======  =====  =========  ========
-
-(mammals and nouns are DAGs: pairs through a dropped parent are far apart, hence
-< 1.) Depth and radius agree exactly: one radius per level, so Spearman is 1.0 once
-radii within float resolution count as ties; scipy's plain Spearman on Poincaré
-norms sees their last-bit differences and gives 0.76 on ncbi:small, near the 0.725
-that caps any embedding with all-distinct norms when 78% of nodes share one depth.
-In float32 (budget 12.1) ncbi:small keeps MAP 0.996 at dim 10 but 0.55 at dim 5
-(sampled). The whole NCBI tree (2.6M nodes, depth 38, a family of 43,705) needs
-~127 at dim 10, gets a fifth of every step, and reaches MAP ~0.14 over 1,000
-sampled anchors (6.6 s to build): it needs training. At dim 2 only shallow or
-narrow trees fit. Float precision is not the binding limit inside the budget: the
-radial resolution at the rim is ~1e-5 (float64), and caps never shrink below
-``CAP exp(-budget / 2)`` ~ 1e-5, so siblings stay far more than the ~1e-16
+What that means for the data sets (radius needed, MAP, time, per dataset and
+dimension) is measured by ``benchmarks/bench_constructive.py``; the figures are in
+``benchmarks/MEASURED.md``. Float precision is not the binding limit inside the
+budget: the radial resolution at the rim is ~1e-5 (float64), and caps never shrink
+below ``CAP exp(-budget / 2)`` ~ 1e-5, so siblings stay far more than the ~1e-16
 resolution of unit vectors apart (all of NCBI's 2.6M points are distinct).
 
 The Lorentz output is the same point set (``x0 = cosh R``, ``xs = sinh R u``); its

@@ -65,10 +65,19 @@ import re
 
 import numpy as np
 
-from ..config import MAIN_RANKS, RANK_ALIASES, DataOptions
-from ..errors import HyptaxError, InputError
+from ..config import MAIN_RANKS, DataOptions
+from ..errors import HyptaxError
+from .names import suggest
+from .ncbi_tree import (
+    at_or_above,
+    check_no_cycle,
+    in_subtree,
+    main_level,
+    nearest_kept,
+    parent_index,
+)
 from .snapshot import SNAPSHOT, read_snapshot
-from .taxonomy import Taxonomy, suggest
+from .taxonomy import Taxonomy
 
 __all__ = ["SNAPSHOT", "build_ncbi_taxonomy", "load", "read_snapshot"]
 
@@ -127,24 +136,24 @@ def build_ncbi_taxonomy(
     tax_ids = np.asarray(tax_ids, dtype=np.int64)
     names = np.asarray(names, dtype=object)
     ranks = np.asarray(ranks, dtype=object)
-    par = _parent_index(tax_ids, np.asarray(parents, dtype=np.int64), path, lines)
-    _check_no_cycle(par, tax_ids, path, lines)
+    par = parent_index(tax_ids, np.asarray(parents, dtype=np.int64), path, lines)
+    check_no_cycle(par, tax_ids, path, lines)
     n = len(tax_ids)
     if clade is None:
         top = np.flatnonzero(par == np.arange(n))
     else:
         top = np.array([_resolve_clade(clade, tax_ids, names, ranks, par)])
-    scope = _in_subtree(par, top)
+    scope = in_subtree(par, top)
     is_top = np.zeros(n, dtype=bool)
     is_top[top] = True
-    level = _main_level(ranks)
+    level = main_level(ranks)
     stats: dict = {"input_taxa": n, "outside_clade": int(n - scope.sum())}
     keep = scope.copy()
     if options.clean:
         dropped, stats["clean"] = _clean(par, names, keep & ~is_top)
         keep &= ~dropped
     if options.lowest_rank is not None:
-        low = keep & ~is_top & ~_at_or_above(par, level, MAIN_RANKS.index(options.lowest_rank))
+        low = keep & ~is_top & ~at_or_above(par, level, MAIN_RANKS.index(options.lowest_rank))
         stats["below_lowest_rank"] = int(low.sum())
         keep &= ~low
     if options.ranks == "main":
@@ -155,109 +164,6 @@ def build_ncbi_taxonomy(
         tax_ids, par, ranks, names, keep, is_top, stats, source, path,
         _definition(clade, top, tax_ids, names, options, source),
     )  # fmt: skip
-
-
-def _parent_index(
-    tax_ids: np.ndarray, parents: np.ndarray, path: str | None, lines: np.ndarray | None
-) -> np.ndarray:
-    """``(n,)`` int64 index of each taxon's parent (a root points to itself).
-
-    Taxids are small dense integers (under 4 million in 2024), so a direct lookup
-    table is used; sparse or negative ids fall back to sorting.
-    """
-    n = len(tax_ids)
-    top = int(max(tax_ids.max(initial=0), parents.max(initial=0)))
-    if n and tax_ids.min() >= 0 and parents.min() >= 0 and top <= 4 * n + 1_000_000:
-        counts = np.bincount(tax_ids, minlength=top + 1)
-        slot = np.full(top + 1, -1, dtype=np.int64)
-        slot[tax_ids] = np.arange(n)
-        dup = np.flatnonzero(counts[tax_ids] > 1)
-        pos = slot[parents]
-        unknown = np.flatnonzero(pos < 0)
-    else:
-        order = np.argsort(tax_ids, kind="stable")
-        sorted_ids = tax_ids[order]
-        dup = order[np.flatnonzero(sorted_ids[1:] == sorted_ids[:-1]) + 1]
-        at = np.minimum(np.searchsorted(sorted_ids, parents), max(n - 1, 0))
-        unknown = np.flatnonzero(sorted_ids[at] != parents) if n else dup
-        pos = order[at] if n else at
-    if len(dup):
-        k = int(dup.max())  # the later of two records with one taxid
-        raise InputError(f"duplicate taxid {tax_ids[k]}", path=path, line=_line(lines, k))
-    if len(unknown):
-        k = int(unknown[0])
-        raise InputError(
-            f"taxid {tax_ids[k]} has unknown parent id {parents[k]}",
-            path=path,
-            line=_line(lines, k),
-        )
-    return pos.astype(np.int64)
-
-
-def _check_no_cycle(
-    par: np.ndarray, tax_ids: np.ndarray, path: str | None, lines: np.ndarray | None
-) -> None:
-    """Raise InputError naming a cycle if some taxon never reaches a self-parented root."""
-    top = _nearest_kept(par, np.zeros(len(par), dtype=bool))
-    stuck = np.flatnonzero(par[top] != top)
-    if not len(stuck):
-        return
-    node, seen = int(stuck[0]), []
-    while node not in seen:  # error path only: walk up to the repeat
-        seen.append(node)
-        node = int(par[node])
-    cycle = [*seen[seen.index(node) :], node]
-    shown = [str(tax_ids[i]) for i in cycle]
-    if len(shown) > 9:  # one readable line, however long the cycle
-        shown = [*shown[:4], f"... ({len(cycle) - 1} taxa) ...", *shown[-4:]]
-    chain = " -> ".join(shown)
-    raise InputError(f"cycle of parent ids: {chain}", path=path, line=_line(lines, cycle[0]))
-
-
-def _line(lines: np.ndarray | None, k: int) -> int | None:
-    return None if lines is None else int(lines[k])
-
-
-def _nearest_kept(par: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    """``(n,)`` nearest node at or above each node with ``keep`` set (itself if kept).
-
-    Where no such node exists the result is the root the node hangs from, which is
-    not kept. Pointer jumping: kept nodes and roots are fixed points, every other
-    node points up, and squaring the pointer map doubles the reach, so
-    ``log2(depth) + 1`` rounds suffice. A cycle never settles; the round cap stops it.
-    """
-    up = np.where(keep, np.arange(len(par)), par)
-    for _ in range(int(np.log2(max(len(par), 2))) + 2):
-        nxt = up[up]
-        if np.array_equal(nxt, up):
-            break
-        up = nxt
-    return up
-
-
-def _in_subtree(par: np.ndarray, tops: np.ndarray) -> np.ndarray:
-    """``(n,)`` bool: the node is one of ``tops`` or below one."""
-    mark = np.zeros(len(par), dtype=bool)
-    mark[tops] = True
-    return mark[_nearest_kept(par, mark)]
-
-
-def _main_level(ranks: np.ndarray) -> np.ndarray:
-    """``(n,)`` int: position of the rank in MAIN_RANKS (domain = superkingdom), or -1."""
-    level = np.full(len(ranks), -1, dtype=np.int64)
-    aliases = [(a, MAIN_RANKS.index(r)) for a, r in RANK_ALIASES.items()]
-    for name, k in [*((r, k) for k, r in enumerate(MAIN_RANKS)), *aliases]:
-        level[ranks == name] = k
-    return level
-
-
-def _at_or_above(par: np.ndarray, level: np.ndarray, lowest: int) -> np.ndarray:
-    """The lowest-rank rule: main rank at or above ``lowest``, or not a main rank and
-    the nearest main-rank strict ancestor is strictly above ``lowest`` (or absent)."""
-    is_main = level >= 0
-    anc = _nearest_kept(par, is_main)[par]
-    anc_level = np.where(is_main[anc] & (anc != np.arange(len(par))), level[anc], -1)
-    return np.where(is_main, level <= lowest, anc_level < lowest)
 
 
 def _clean(par: np.ndarray, names: np.ndarray, candidates: np.ndarray) -> tuple[np.ndarray, dict]:
@@ -273,11 +179,11 @@ def _clean(par: np.ndarray, names: np.ndarray, candidates: np.ndarray) -> tuple[
     kinds = np.array([kind == SUBTREE for _, kind, _, _ in CLEAN_RULES] + [False])
     marked = kinds[rule] & (rule >= 0)
     # Nearest marked node at or above each node; then the topmost marked one.
-    near = _nearest_kept(par, marked)
+    near = nearest_kept(par, marked)
     removed = marked[near] & candidates
     higher = near[par]
     topmost = np.where(marked & marked[higher], higher, np.arange(n))
-    topmost = _nearest_kept(topmost, marked & ~marked[higher])
+    topmost = nearest_kept(topmost, marked & ~marked[higher])
     counts = np.bincount(rule[topmost[near[removed]]], minlength=len(CLEAN_RULES))
     container = (rule >= 0) & ~kinds[rule] & ~removed
     counts += np.bincount(rule[container], minlength=len(CLEAN_RULES))
@@ -364,7 +270,7 @@ def _assemble(
     kept = np.flatnonzero(keep)
     new_index = np.full(len(par), -1, dtype=np.int64)
     new_index[kept] = np.arange(len(kept))
-    above = _nearest_kept(par, keep)[par[kept]]
+    above = nearest_kept(par, keep)[par[kept]]
     has_parent = ~is_top[kept]
     child = np.flatnonzero(has_parent)
     parent = new_index[above[has_parent]]

@@ -29,11 +29,9 @@ every pair is ranked against every node; nothing is sampled.
 Speed and memory. The numba kernel (every core numba is given, ``prange`` over
 groups of anchors) walks the nodes in cache-sized tiles shared by a group of 16
 anchors, so each worker holds only a few tiles and per-anchor counters: memory is
-the pair lists plus ``O(tile)`` per thread, whatever ``n``. WordNet nouns (82,115
-nodes, 743,241 pairs, random embedding, the worst case for the filter) takes about
-20 s of CPU time: ~11 s on two idle cores, 37 s measured with the two cores shared
-by other jobs. Without numba a torch fallback works in blocks of anchors whose size
-follows a memory budget (:data:`.kernels.BLOCK_BYTES`; slower, same numbers).
+the pair lists plus ``O(tile)`` per thread, whatever ``n`` (times on WordNet nouns:
+``benchmarks/MEASURED.md``). Without numba a torch fallback works in blocks of
+anchors whose size follows a memory budget (:data:`.kernels.BLOCK_BYTES`; slower, same numbers).
 """
 
 from __future__ import annotations

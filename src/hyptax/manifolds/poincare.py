@@ -11,11 +11,8 @@ Distance: ``d(x, y) = 2 asinh(|x - y| / sqrt((1 - |x|^2)(1 - |y|^2)))``. It equa
 textbook ``arccosh(1 + 2 |x-y|^2 / ((1-|x|^2)(1-|y|^2)))`` but keeps full relative
 precision for small distances (arccosh(1 + z) loses half the digits of z and its
 derivative is infinite at z = 0, so d(x, x) would give NaN gradients), is exactly 0 at
-x = y with zero (finite) gradient, and needs no clamp near the rim. Measured against
-60-digit mpmath on the same coordinates (300 pairs, dim 10): for tiny distances the
-relative error is 2.5e-15 (float64) / 1.2e-6 (float32), where the arccosh form has
-relative error 1.0 (it returns 0); for pairs at the rim both forms err by 4e-6 (float64)
-/ 3.3e-3 (float32), and the Möbius form ``2 atanh(|-x (+) y|)`` returns NaN.
+x = y with zero (finite) gradient, and needs no clamp near the rim; its errors against
+mpmath, beside those of the arccosh and Möbius forms, are in ``benchmarks/MEASURED.md``.
 
 Exp/log over long geodesics cancel digits (Möbius addition of points near the rim):
 exp(log) round trips are good to 1e-6 up to radius 8 in float64 but only up to radius

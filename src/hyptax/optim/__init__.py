@@ -4,15 +4,8 @@
 ``step(rows, egrad, lr=None)``, ``state_dict()`` and ``load_state_dict(d)``.
 """
 
-from __future__ import annotations
-
-from typing import Any
-
-import torch
-
-from ..errors import ConfigError
-from ..manifolds import Manifold
 from .radam import RiemannianAdam
+from .registry import OPTIMIZERS, Optimizer, make_optimizer
 from .rsgd import RiemannianSGD, sparse_rows
 from .schedule import SCHEDULES, lr_at
 
@@ -26,23 +19,3 @@ __all__ = [
     "make_optimizer",
     "sparse_rows",
 ]
-
-Optimizer = RiemannianSGD | RiemannianAdam
-
-OPTIMIZERS: dict[str, type[RiemannianSGD] | type[RiemannianAdam]] = {
-    "rsgd": RiemannianSGD,
-    "radam": RiemannianAdam,
-}
-
-
-def make_optimizer(
-    name: str, weight: torch.Tensor, manifold: Manifold, lr: float, **opts: Any
-) -> Optimizer:
-    """Build the named optimiser; unknown names raise ConfigError listing valid ones."""
-    try:
-        cls = OPTIMIZERS[name]
-    except KeyError:
-        raise ConfigError(
-            f"unknown optimizer {name!r}; choose one of: {', '.join(OPTIMIZERS)}"
-        ) from None
-    return cls(weight, manifold, lr=lr, **opts)

@@ -18,13 +18,14 @@ Evaluation (of the starting point, epoch 0, then every ``eval_every`` epochs and
 after the last) computes the validation loss on a fixed sample of positives with
 fixed negatives and the cheap metrics of :func:`hyptax.evaluation.quick_metrics`
 (MAP and mean rank on a fixed sample of nodes), prints one line, appends one record
-to ``metrics.jsonl``, feeds early stopping, and writes ``last.pt`` (and ``best.pt``
-when the evaluation is better than the best so far: by default a higher MAP, near-ties
-won by a lower mean rank, see :class:`~hyptax.training.stopping.EarlyStopping`). The
-start is a candidate like any epoch: when no epoch beats the construction,
-``best.pt`` is the construction. Everything needed to continue exactly -- weights,
-optimiser state, random state, epoch, early stopping, history -- is in the
-checkpoint, so a resumed run on one thread is bit-identical to an uninterrupted one.
+to ``metrics.jsonl`` (all in :mod:`hyptax.training.record`), feeds early stopping,
+and writes ``last.pt`` (and ``best.pt`` when the evaluation is better than the best so
+far: by default a higher MAP, near-ties won by a lower mean rank, see
+:class:`~hyptax.training.stopping.EarlyStopping`). The start is a candidate like any
+epoch: when no epoch beats the construction, ``best.pt`` is the construction.
+Everything needed to continue exactly -- weights, optimiser state, random state,
+epoch, early stopping, history -- is in the checkpoint, so a resumed run on one
+thread is bit-identical to an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -37,7 +38,6 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -45,23 +45,19 @@ import torch
 
 from ..config import EVAL_POSITIVES, TrainConfig
 from ..errors import ConfigError, HyptaxError
-from ..files import append_jsonl
 from ..losses import LOSSES, depth_regulariser
 from ..model import EmbeddingTable
 from ..optim import Optimizer, lr_at
 from ..sampling import RowGatherer
 from . import fused
-from .checkpoint import save_checkpoint
-from .pairs import TrainData, ValidSet
+from .pairs import TrainData
+from .record import RunFiles, evaluate, format_record, save_record, stop_score
 from .stopping import EarlyStopping
 
 logger = logging.getLogger(__name__)
 
 SAMPLE_CHUNK = 1 << 20
 """Negatives drawn per call of the sampler (spread over as many batches as fit)."""
-
-VALID_CHUNK = 1 << 18
-"""(positive, negative) slots per chunk of the validation loss (memory ~ 8 dim bytes each)."""
 
 MIN_LR_SCALE = 2.0**-20
 """The guard gives up (HyptaxError) once the learning rate was halved this far."""
@@ -131,17 +127,6 @@ class FitState:
         )
 
 
-@dataclass
-class RunFiles:
-    """Where a run writes: metrics records, checkpoints, and the checkpoints' fixed part
-    (config, data description, node vocabulary). Any path may be None (not written)."""
-
-    metrics: Path | None = None
-    best: Path | None = None
-    last: Path | None = None
-    static: dict[str, Any] = field(default_factory=dict)
-
-
 def fit(
     table: EmbeddingTable,
     optimizer: Optimizer,
@@ -208,15 +193,7 @@ def _keep(
     echo(format_record(record))
     if state.stopper.improved and files.best is None:  # no best.pt: keep it in memory
         state.best_weight = table.weight.detach().clone()
-    _save(files, table, optimizer, state, record)
-
-
-def stop_score(record: dict[str, Any], config: TrainConfig) -> tuple[float, float | None]:
-    """What early stopping and ``best.pt`` follow in an evaluation ``record``: the
-    primary metric and its tiebreak (``config.stop_metric``)."""
-    if config.stop_metric == "map":
-        return record["map_sampled"], record["mean_rank_sampled"]
-    return record["valid_loss"], None
+    save_record(files, table, optimizer, state, record)
 
 
 def train_epoch(
@@ -331,66 +308,6 @@ def _regulariser_step(
     return reg.item()
 
 
-@torch.no_grad()
-def validation_loss(table: EmbeddingTable, valid: ValidSet, config: TrainConfig) -> float:
-    """Mean ranking loss of the fixed validation sample (chunked, no gradients)."""
-    device, w = table.weight.device, table.weight
-    total, n = 0.0, len(valid.u)
-    step = max(1, VALID_CHUNK // config.n_negatives)
-    for s in range(0, n, step):
-        idx = np.concatenate(
-            (valid.u[s : s + step, None], valid.v[s : s + step, None], valid.neg[s : s + step]),
-            axis=1,
-        )
-        pts = w[torch.from_numpy(idx).to(device)]
-        dist = table.manifold.dist(pts[:, :1], pts[:, 1:])
-        mask = None if valid.mask is None else torch.from_numpy(valid.mask[s : s + step])
-        loss = LOSSES[config.loss](dist, mask if mask is None else mask.to(device),
-                                   margin=config.margin)  # fmt: skip
-        total += loss.item() * len(idx)
-    return total / max(n, 1)
-
-
-def evaluate(
-    table: EmbeddingTable,
-    data: TrainData,
-    config: TrainConfig,
-    state: FitState,
-    trained: dict[str, float | None],
-) -> dict[str, Any]:
-    """The per-evaluation record: epoch, ``trained`` (the last epoch's loss, lr and
-    speed; None at the start), validation loss, quick metrics, time."""
-    from ..evaluation import quick_metrics
-
-    t0 = time.perf_counter()
-    valid = validation_loss(table, data.valid, config)
-    quick = quick_metrics(
-        table.weight, table.manifold, data.tax, seed=config.seed, pairs=data.eval_pairs
-    )
-    return {
-        "epoch": state.epoch,
-        **trained,
-        "valid_loss": valid,
-        **{k: float(v) for k, v in quick.items()},
-        "eval_s": time.perf_counter() - t0,
-        "elapsed": state.elapsed,
-    }
-
-
-def format_record(r: dict[str, Any]) -> str:
-    """One line per evaluation (the start's, epoch 0, has no training loss or speed)."""
-    trained = r.get("loss") is not None
-    loss = f"loss {r['loss']:.4f}" if trained else "start      "
-    speed = f"{r['edges_per_s']:,.0f} pairs/s  lr {r['lr']:.3g}  " if trained else ""
-    return (
-        f"epoch {r['epoch']:4d}  {loss}  valid {r['valid_loss']:.4f}  "
-        f"MAP~ {r.get('map_sampled', math.nan):.3f}  "
-        f"MR~ {r.get('mean_rank_sampled', math.nan):.2f}  rho {r.get('spearman', math.nan):.3f}  "
-        f"max|x| {r.get('max_norm', math.nan):.6f}  out {r.get('outside_frac', math.nan):.0%}  "
-        f"{speed}{r['elapsed']:.1f}s"
-    )
-
-
 @contextlib.contextmanager
 def compute_threads(threads: int, fused_kernel: bool = False) -> Iterator[None]:
     """Threads inside the block (restored afterwards; 0: the machine's cores).
@@ -406,43 +323,6 @@ def compute_threads(threads: int, fused_kernel: bool = False) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
-
-
-def checkpoint_dict(
-    files: RunFiles, table: EmbeddingTable, optimizer: Optimizer, state: FitState
-) -> dict[str, Any]:
-    """The checkpoint of the current state (see :mod:`hyptax.training.checkpoint`)."""
-    return {
-        **files.static,
-        "manifold": table.manifold.name,
-        "weight": table.weight,
-        "epoch": state.epoch,
-        "best_metric": state.stopper.best,
-        "optimizer": optimizer.state_dict(),
-        "rng": {"numpy": state.rng.bit_generator.state},
-        "train_state": state.state_dict(),
-        "history": state.history,
-    }
-
-
-def _save(
-    files: RunFiles,
-    table: EmbeddingTable,
-    optimizer: Optimizer,
-    state: FitState,
-    record: dict[str, Any],
-) -> None:
-    if files.metrics is not None:
-        append_jsonl(files.metrics, record)
-    if files.best is None and files.last is None:
-        return
-    checkpoint = checkpoint_dict(files, table, optimizer, state)
-    # before any comparable evaluation (a NaN metric), the latest weights stand in
-    unchosen = state.stopper.best_epoch is None
-    if files.best is not None and (state.stopper.improved or unchosen):
-        save_checkpoint(files.best, checkpoint)
-    if files.last is not None:
-        save_checkpoint(files.last, checkpoint)
 
 
 def _snapshot(table: EmbeddingTable, optimizer: Optimizer, state: FitState) -> dict[str, Any]:
