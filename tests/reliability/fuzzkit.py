@@ -41,15 +41,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from notes import COUNTS
 
 from hyptax.config import MAIN_RANKS, DataOptions
 from hyptax.errors import HyptaxError
-
-COUNTS: collections.Counter[str] = collections.Counter()
-"""Fuzz cases run in this process, by format."""
-
-NOTES: list[str] = []
-"""Lines the reliability tests report at the end of the run (see conftest.py)."""
 
 CASE_SECONDS = 10.0
 """A case that takes longer counts as a hang (inputs are small: milliseconds each)."""

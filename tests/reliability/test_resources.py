@@ -20,6 +20,7 @@ from typing import Any
 
 import fuzzkit
 import killkit
+import notes
 import pytest
 import torch
 
@@ -324,7 +325,7 @@ def test_estimate_covers_a_measured_run(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-2000:]
     grown, estimated = map(int, proc.stdout.split())
     assert grown <= estimated <= 3 * grown + (256 << 20), (grown, estimated)
-    fuzzkit.NOTES.append(
+    notes.NOTES.append(
         f"memory estimate: {n:,}-node run grew {grown / 2**20:.0f} MB, estimated "
         f"{estimated / 2**20:.0f} MB"
     )
