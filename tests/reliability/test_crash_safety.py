@@ -20,11 +20,11 @@ import random
 import zipfile
 from pathlib import Path
 
-import fuzzkit
 import killkit
 import notes
 import pytest
 import torch
+from fuzz.checkpoints import valid_checkpoint
 
 from hyptax.files import read_jsonl
 from hyptax.training.checkpoint import load_checkpoint
@@ -234,7 +234,7 @@ def test_export_killed_leaves_old_or_new(tmp_path: Path, n_kills: int = 3, seed:
     from hyptax.training.checkpoint import save_checkpoint
 
     ckpt = tmp_path / "c.pt"
-    save_checkpoint(ckpt, fuzzkit.valid_checkpoint(random.Random(0), 40_000, 10))
+    save_checkpoint(ckpt, valid_checkpoint(random.Random(0), 40_000, 10))
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     target, ref = out_dir / "v.txt", tmp_path / "ref.txt"

@@ -18,11 +18,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import fuzzkit
 import killkit
 import notes
 import pytest
 import torch
+from fuzz.checkpoints import valid_checkpoint
 
 import hyptax.files
 from hyptax.cli import main
@@ -56,7 +56,7 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     folder = tmp_path_factory.mktemp("inputs")
     tree = killkit.write_tree(folder / "tree.tsv", 200, seed=3)
     ckpt = folder / "c.pt"
-    save_checkpoint(ckpt, fuzzkit.valid_checkpoint(random.Random(0), 500, 4))
+    save_checkpoint(ckpt, valid_checkpoint(random.Random(0), 500, 4))
     return {"tree": str(tree), "ckpt": str(ckpt)}
 
 
