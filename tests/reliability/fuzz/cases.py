@@ -34,7 +34,7 @@ from hyptax.config import DataOptions
 from hyptax.errors import HyptaxError
 
 QUICK = settings(
-    max_examples=100,
+    max_examples=250,  # as many as before the move: a few seconds a test
     deadline=None,
     database=None,
     derandomize=True,  # the same examples in every run: a CI failure reproduces
