@@ -20,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "reliability"))
 
-import fuzzkit
 import killkit
+import notes
 import test_crash_safety as crash
 
 
@@ -49,7 +49,7 @@ def main() -> int:
             folder = root / name
             folder.mkdir()
             test(folder, n_kills=args.file_kills, seed=args.seed)
-            print(fuzzkit.NOTES[-1])
+            print(notes.NOTES[-1])
     return 0
 
 

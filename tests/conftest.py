@@ -121,15 +121,15 @@ def fan_embedding(tax: Taxonomy, steps: tuple[float, ...]) -> Any:
 # ------------------------------------------------------------------ reliability summary
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: Any) -> None:
     """What the reliability tests measured, printed at the end (also with -q): the
-    fuzz cases run per format, and the notes tests leave in ``fuzzkit.NOTES`` (kills
-    survived, boundary fractions of the stress runs...)."""
-    fuzzkit = sys.modules.get("fuzzkit")  # imported only where reliability tests ran
-    if fuzzkit is None or (not fuzzkit.COUNTS and not fuzzkit.NOTES):
+    fuzz cases run per format, and the notes tests leave in ``notes.NOTES`` (kills
+    survived, boundary fractions of the stress runs...); see tests/reliability/notes.py."""
+    notes = sys.modules.get("notes")  # imported only where reliability tests ran
+    if notes is None or (not notes.COUNTS and not notes.NOTES):
         return
     terminalreporter.write_sep("-", "hyptax reliability")
-    if fuzzkit.COUNTS:
-        total = sum(fuzzkit.COUNTS.values())
-        parts = ", ".join(f"{k} {v:,}" for k, v in sorted(fuzzkit.COUNTS.items()))
+    if notes.COUNTS:
+        total = sum(notes.COUNTS.values())
+        parts = ", ".join(f"{k} {v:,}" for k, v in sorted(notes.COUNTS.items()))
         terminalreporter.write_line(f"fuzz: {total:,} generated cases run ({parts})")
-    for line in fuzzkit.NOTES:
+    for line in notes.NOTES:
         terminalreporter.write_line(line)

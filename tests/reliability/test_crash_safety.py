@@ -20,10 +20,11 @@ import random
 import zipfile
 from pathlib import Path
 
-import fuzzkit
 import killkit
+import notes
 import pytest
 import torch
+from fuzz.checkpoints import valid_checkpoint
 
 from hyptax.files import read_jsonl
 from hyptax.training.checkpoint import load_checkpoint
@@ -144,10 +145,10 @@ def test_training_killed_and_resumed(tree, reference, tmp_path: Path, n_kills: i
         reference = reference_run(tree, tmp_path / "reference", epochs)
     out = tmp_path / "run"
     stats = train_with_kills(tree, out, n_kills, seed=n_kills, epochs=epochs)
-    fuzzkit.NOTES.append(stats.line(f"crash safety, train ({n_kills} planned)"))
+    notes.NOTES.append(stats.line(f"crash safety, train ({n_kills} planned)"))
     assert stats.kills == n_kills, stats
     identical = check_same_as_reference(out, reference, epochs)
-    fuzzkit.NOTES.append(f"crash safety, train ({n_kills} kills): bit-identical {identical}")
+    notes.NOTES.append(f"crash safety, train ({n_kills} kills): bit-identical {identical}")
     assert killkit.tmp_files(out) == [], "--resume leaves no temporary file of a killed write"
 
 
@@ -223,7 +224,7 @@ def test_prepare_killed_leaves_old_or_new(tmp_path: Path, n_kills: int = 3, seed
     assert npz_members(target) == new
     assert stats.kills == n_kills
     assert killkit.tmp_files(out_dir) == [], "the last run clears the killed runs' temporaries"
-    fuzzkit.NOTES.append(stats.line("crash safety, prepare") + f"; after a kill: {outcome}")
+    notes.NOTES.append(stats.line("crash safety, prepare") + f"; after a kill: {outcome}")
 
 
 @pytest.mark.slow
@@ -233,7 +234,7 @@ def test_export_killed_leaves_old_or_new(tmp_path: Path, n_kills: int = 3, seed:
     from hyptax.training.checkpoint import save_checkpoint
 
     ckpt = tmp_path / "c.pt"
-    save_checkpoint(ckpt, fuzzkit.valid_checkpoint(random.Random(0), 40_000, 10))
+    save_checkpoint(ckpt, valid_checkpoint(random.Random(0), 40_000, 10))
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     target, ref = out_dir / "v.txt", tmp_path / "ref.txt"
@@ -266,4 +267,4 @@ def test_export_killed_leaves_old_or_new(tmp_path: Path, n_kills: int = 3, seed:
     )
     assert target.read_bytes() == new and stats.kills == n_kills
     assert killkit.tmp_files(out_dir) == [], "the last run clears the killed runs' temporaries"
-    fuzzkit.NOTES.append(stats.line("crash safety, export") + f"; after a kill: {outcome}")
+    notes.NOTES.append(stats.line("crash safety, export") + f"; after a kill: {outcome}")

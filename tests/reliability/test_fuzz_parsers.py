@@ -4,8 +4,11 @@ Each case ends in a correct result (checked against an exact expectation where t
 input's meaning is known, and against the invariants always) or in one one-line
 HyptaxError naming the file; never another exception, never a hang. A sample goes
 through the command line (exit status 2, one error line, no partial output file),
-a few through a subprocess. The case generators and oracles are in ``fuzzkit.py``;
-the total is printed at the end of the run (``conftest.py``).
+a few through a subprocess. The cases are hypothesis strategies, one module per
+format in ``fuzz/``, with the runner and oracles in ``fuzz/cases.py``; every run is
+derandomized (a CI failure reproduces). The quick tier draws a few examples a test
+(:data:`fuzz.cases.QUICK`), the slow tier thousands a format (:data:`GENERATED`); the
+total is printed at the end of the run (``conftest.py``).
 """
 
 from __future__ import annotations
@@ -18,24 +21,22 @@ import subprocess
 import sys
 from pathlib import Path
 
-import fuzzkit
+import fuzz
 import pytest
-from hypothesis import HealthCheck, given, settings
+from fuzz.cases import MARKER, QUICK, Case, Writer, examples, fresh_folder, run_case
+from fuzz.checkpoints import valid_checkpoint
+from fuzz.edges import EDGE_FORMATS, edge_file_case
+from fuzz.graphs import random_taxonomy
+from fuzz.pickles import expect_pairs, malicious_pickles
+from hypothesis import given
 from hypothesis import strategies as st
 
 from hyptax.cli import main
+from hyptax.config import DataOptions
 from hyptax.data import prepared
 
 GENERATED = {"edges": 3000, "taxdump": 2000, "pickle": 2000, "prepared": 1500, "checkpoint": 1500}
-"""Generated cases per format in the default run (~10,000; benchmarks/fuzz_long.py runs more)."""
-
-HYPOTHESIS = settings(
-    max_examples=250,
-    deadline=None,
-    database=None,
-    derandomize=True,  # the same examples in every CI run
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+"""Generated cases per format in the slow tier (~10,000; benchmarks/fuzz_long.py runs more)."""
 
 
 @pytest.fixture(scope="module")
@@ -43,21 +44,12 @@ def scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("fuzz")
 
 
-def fresh(scratch: Path, name: str) -> Path:
-    folder = scratch / name
-    if folder.exists():
-        for p in sorted(folder.rglob("*"), reverse=True):
-            p.rmdir() if p.is_dir() else p.unlink()
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
 # ------------------------------------------------------------------ generated cases
 @pytest.mark.slow
 @pytest.mark.parametrize("fmt", list(GENERATED))
 def test_generated_cases(fmt: str, tmp_path: Path) -> None:
     n = GENERATED[fmt]
-    outcomes = fuzzkit.fuzz(fmt, n, seed=0, root=tmp_path)
+    outcomes = fuzz.generated(fmt, n, tmp_path)
     # Both ends are exercised, and many cases have an exact expected outcome.
     assert outcomes.get("ok", 0) >= n // 10, outcomes
     assert outcomes.get("error", 0) >= n // 10, outcomes
@@ -74,17 +66,17 @@ ANY_SUFFIX = {
 }
 
 
-@HYPOTHESIS
+@QUICK
 @given(
     raw=st.binary(max_size=600), suffix=st.sampled_from(sorted(ANY_SUFFIX)), compress=st.booleans()
 )
 def test_random_bytes_in_every_format(scratch: Path, raw: bytes, suffix: str, compress: bool):
-    folder = fresh(scratch, "bytes")
+    folder = fresh_folder(scratch, "bytes")
     if suffix.endswith(".gz") and compress:
         raw = gzip.compress(raw, mtime=0)
     path = folder / f"input{suffix}"
     path.write_bytes(raw)
-    fuzzkit.run_case(fuzzkit.Case(ANY_SUFFIX[suffix], str(path), "hypothesis-bytes", str(path)))
+    run_case(Case(ANY_SUFFIX[suffix], str(path), "hypothesis-bytes", str(path)))
 
 
 IDS = st.sampled_from(["a", "b", "c", "d", "e", " a", "7"]) | st.text(
@@ -92,23 +84,24 @@ IDS = st.sampled_from(["a", "b", "c", "d", "e", " a", "7"]) | st.text(
 )
 
 
-@HYPOTHESIS
+@QUICK
 @given(
     rows=st.lists(st.tuples(IDS, IDS), max_size=20),
-    fmt=st.sampled_from(fuzzkit.EDGE_FORMATS),
+    fmt=st.sampled_from(EDGE_FORMATS),
     header=st.sampled_from([None, "child", "parent"]),
+    r=st.randoms(use_true_random=False),
 )
-def test_edge_lists_from_rows(scratch: Path, rows, fmt, header) -> None:
+def test_edge_lists_from_rows(scratch: Path, rows, fmt, header, r) -> None:
     """Arbitrary (child, parent) strings written in each format: where every id
     survives the format, the exact taxonomy (or the exact error) is expected."""
-    case = fuzzkit.edge_file_case(random.Random(0), rows, fmt, fresh(scratch, "rows"), header)
-    fuzzkit.run_case(case)
+    case = edge_file_case(r, rows, fmt, fresh_folder(scratch, "rows"), header)
+    run_case(case)
 
 
 TAXDUMP_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=6)
 
 
-@HYPOTHESIS
+@QUICK
 @given(
     nodes=st.lists(
         st.tuples(
@@ -127,7 +120,7 @@ TAXDUMP_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), 
     clean=st.booleans(),
 )
 def test_taxdump_from_fields(scratch: Path, nodes, names, n_fields, end, clean) -> None:
-    folder = fresh(scratch, "taxdump") / "dump"
+    folder = fresh_folder(scratch, "taxdump") / "dump"
     folder.mkdir()
     pad = [""] * (n_fields - 3)
     (folder / "nodes.dmp").write_text(
@@ -136,10 +129,8 @@ def test_taxdump_from_fields(scratch: Path, nodes, names, n_fields, end, clean) 
     (folder / "names.dmp").write_text(
         "".join(f"{t}\t|\t{s}\t|\t\t|\t{k}{end}\n" for t, s, k in names)
     )
-    options = fuzzkit.DataOptions(clean=clean)
-    fuzzkit.run_case(
-        fuzzkit.Case("taxdump", f"taxdump:{folder}", "hypothesis", str(folder), options)
-    )
+    options = DataOptions(clean=clean)
+    run_case(Case("taxdump", f"taxdump:{folder}", "hypothesis", str(folder), options))
 
 
 PLAIN = st.recursive(
@@ -158,29 +149,29 @@ PLAIN = st.recursive(
 )
 
 
-@HYPOTHESIS
+@QUICK
 @given(data=st.lists(PLAIN, max_size=6) | PLAIN, protocol=st.integers(0, pickle.HIGHEST_PROTOCOL))
 def test_pickles_of_plain_data(scratch: Path, data, protocol) -> None:
-    path = fresh(scratch, "plain") / "data.pkl"
+    path = fresh_folder(scratch, "plain") / "data.pkl"
     path.write_bytes(pickle.dumps(data, protocol=protocol))
-    fuzzkit.run_case(fuzzkit.Case("pickle", str(path), "hypothesis-plain", str(path)))
+    run_case(Case("pickle", str(path), "hypothesis-plain", str(path)))
 
 
 PAIR_ID = st.integers(0, 8) | st.sampled_from(["a", "b", "c", " a ", "b"])
 
 
-@HYPOTHESIS
+@QUICK
 @given(
     pairs=st.lists(st.tuples(PAIR_ID, PAIR_ID), max_size=15),
     protocol=st.integers(0, pickle.HIGHEST_PROTOCOL),
 )
 def test_pickles_of_pairs(scratch: Path, pairs, protocol) -> None:
     """Closure pairs as the prototype pickled them: the exact closure, or an error."""
-    path = fresh(scratch, "pairs") / "closure.pkl"
+    path = fresh_folder(scratch, "pairs") / "closure.pkl"
     path.write_bytes(pickle.dumps(pairs, protocol=protocol))
-    case = fuzzkit.Case("pickle", str(path), "hypothesis-pairs", str(path))
-    fuzzkit.expect_pairs(case, {(str(a).strip(), str(b).strip()) for a, b in pairs})
-    fuzzkit.run_case(case)
+    case = Case("pickle", str(path), "hypothesis-pairs", str(path))
+    expect_pairs(case, {(str(a).strip(), str(b).strip()) for a, b in pairs})
+    run_case(case)
 
 
 @pytest.fixture(scope="module")
@@ -189,13 +180,13 @@ def good_files(scratch: Path) -> dict[str, bytes]:
     from hyptax.training.checkpoint import save_checkpoint
 
     r = random.Random(1)
-    folder = fresh(scratch, "good")
-    save_checkpoint(folder / "c.pt", fuzzkit.valid_checkpoint(r, 6, 3))
-    prepared.save(fuzzkit.random_taxonomy(r, 12, closure=True), folder / "d.npz")
+    folder = fresh_folder(scratch, "good")
+    save_checkpoint(folder / "c.pt", valid_checkpoint(r, 6, 3))
+    prepared.save(random_taxonomy(r, 12, closure=True), folder / "d.npz")
     return {".pt": (folder / "c.pt").read_bytes(), ".npz": (folder / "d.npz").read_bytes()}
 
 
-@HYPOTHESIS
+@QUICK
 @given(
     suffix=st.sampled_from([".pt", ".npz"]),
     flips=st.lists(st.tuples(st.integers(0, 1 << 20), st.integers(0, 255)), max_size=6),
@@ -207,14 +198,14 @@ def test_damaged_checkpoints_and_datasets(scratch: Path, good_files, suffix, fli
         raw[at % len(raw)] = byte
     if cut is not None:
         raw = raw[: cut % len(raw)]
-    path = fresh(scratch, "damaged") / f"file{suffix}"
+    path = fresh_folder(scratch, "damaged") / f"file{suffix}"
     path.write_bytes(raw)
     fmt = "checkpoint" if suffix == ".pt" else "prepared"
-    fuzzkit.run_case(fuzzkit.Case(fmt, str(path), "hypothesis-damage", str(path)))
+    run_case(Case(fmt, str(path), "hypothesis-damage", str(path)))
 
 
 # ------------------------------------------------------------------ through the CLI
-def option_flags(options: fuzzkit.DataOptions) -> list[str]:
+def option_flags(options: DataOptions) -> list[str]:
     flags = ["--ranks", options.ranks]
     if options.lowest_rank:
         flags += ["--lowest-rank", options.lowest_rank]
@@ -222,7 +213,7 @@ def option_flags(options: fuzzkit.DataOptions) -> list[str]:
 
 
 CLI_SAMPLE = 40
-"""Generated cases per data format run through ``hyptax prepare`` in-process."""
+"""Hypothesis examples per format run through ``hyptax prepare`` / ``export`` in-process."""
 
 
 @pytest.mark.parametrize("fmt", ["edges", "taxdump", "pickle", "prepared"])
@@ -230,18 +221,15 @@ def test_prepare_sample(fmt: str, tmp_path: Path, capsys: pytest.CaptureFixture[
     """``hyptax prepare`` on fuzz cases: exit 0 and a dataset equal to the in-process
     load, or exit 2 with one error line and the output folder as it was (an old file
     left byte for byte, no temporary file)."""
-    out_dir = tmp_path / "out"
-    out_dir.mkdir()
     seen = {0: 0, 2: 0}
-    for k in range(CLI_SAMPLE):
-        r = random.Random(f"cli-{fmt}-{k}")
-        folder = fuzzkit.case_folder(tmp_path / "cases", k)
-        case = fuzzkit.GENERATORS[fmt](r, folder / "d" if fmt == "taxdump" else folder)
-        outcome, value = fuzzkit.run_case(case)
+
+    @examples(CLI_SAMPLE)
+    @given(writer=fuzz.STRATEGIES[fmt], old=st.sampled_from([None, b"old dataset"]))
+    def one(writer: Writer, old: bytes | None) -> None:
+        case = writer(fresh_folder(tmp_path, "case"))
+        outcome, value = run_case(case)
+        out_dir = fresh_folder(tmp_path, "out")
         target = out_dir / "out.npz"
-        old = b"old dataset" if k % 2 else None
-        for p in out_dir.iterdir():
-            p.unlink()
         if old is not None:
             target.write_bytes(old)
         code = main(["prepare", case.spec, "-o", str(target), *option_flags(case.options)])
@@ -259,18 +247,21 @@ def test_prepare_sample(fmt: str, tmp_path: Path, capsys: pytest.CaptureFixture[
             assert files == ["out.npz"], files
             assert prepared.read_manifest(target)["hash"] == prepared.dataset_hash(value)
         seen[code] += 1
+
+    one()
     assert seen[0] and seen[2], seen
 
 
 def test_export_sample(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """``hyptax export`` on fuzzed checkpoints: a complete file, or exit 2 and none."""
     seen = {0: 0, 2: 0}
-    for k in range(CLI_SAMPLE):
-        r = random.Random(f"cli-checkpoint-{k}")
-        folder = fuzzkit.case_folder(tmp_path / "cases", k)
-        case = fuzzkit.checkpoint_case(r, folder)
-        outcome, _ = fuzzkit.run_case(case)
-        out_dir = fuzzkit.case_folder(tmp_path / "out", 0)
+
+    @examples(CLI_SAMPLE)
+    @given(writer=fuzz.STRATEGIES["checkpoint"])
+    def one(writer: Writer) -> None:
+        case = writer(fresh_folder(tmp_path, "case"))
+        outcome, _ = run_case(case)
+        out_dir = fresh_folder(tmp_path, "out")
         code = main(["export", case.spec, "--format", "w2v", "-o", str(out_dir / "v.txt")])
         err = capsys.readouterr().err
         assert "Traceback" not in err
@@ -285,6 +276,8 @@ def test_export_sample(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
             n, dim = map(int, lines[0].split())
             assert len(lines) == n + 1 and all(len(s.split()) == dim + 1 for s in lines[1:])
         seen[code] += 1
+
+    one()
     assert seen[0] and seen[2], seen
 
 
@@ -304,13 +297,13 @@ def test_subprocess_sample(tmp_path: Path) -> None:
     """A few bad inputs through a real process: exit status 2, one error line on
     stderr after the progress line, no traceback, no output file."""
     r = random.Random(5)
-    marker = tmp_path / fuzzkit.MARKER
+    marker = tmp_path / MARKER
     bad_edges = tmp_path / "loop.tsv"
     bad_edges.write_text("a\tb\nb\tc\nc\ta\n")
     evil = tmp_path / "evil.pkl"
-    evil.write_bytes(fuzzkit.malicious_pickles(marker)["GLOBAL os.system"])
+    evil.write_bytes(malicious_pickles(marker)["GLOBAL os.system"])
     damaged = tmp_path / "d.npz"
-    prepared.save(fuzzkit.random_taxonomy(r, 8), damaged)
+    prepared.save(random_taxonomy(r, 8), damaged)
     damaged.write_bytes(damaged.read_bytes()[:-40])
     dump = tmp_path / "dump"
     dump.mkdir()

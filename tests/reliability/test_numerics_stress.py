@@ -20,7 +20,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-import fuzzkit
+import notes
 import numpy as np
 import pytest
 import torch
@@ -200,7 +200,7 @@ rate; the rest (gentler rates, the other dtype, dim 200) run in the slow tier.""
 ])  # fmt: skip
 def test_stress_run_stays_inside(data, tmp_path: Path, name: str, dataset: str, changes: dict):
     s = stress_run(data[dataset], tmp_path / "run", **changes)
-    fuzzkit.NOTES.append(
+    notes.NOTES.append(
         f"stress {name:32s} outside 0, within 1e-3 of the boundary {s['near']:6.1%}, "
         f"at the largest radius {s['at_max']:6.1%}, rollbacks {s['rollbacks']}"
     )
@@ -216,7 +216,7 @@ def test_star_with_40000_children(data, tmp_path: Path, dtype: str, factor: int)
         data["star40k"], tmp_path / "run", report=False, dtype=dtype, lr=LR * factor, epochs=1,
         init="uniform",
     )
-    fuzzkit.NOTES.append(
+    notes.NOTES.append(
         f"stress {f'star 40k {dtype[:1]}{dtype[-2:]} lr x{factor}':32s} outside 0, within 1e-3 "
         f"of the boundary {s['near']:6.1%}, at the largest radius {s['at_max']:6.1%}"
     )

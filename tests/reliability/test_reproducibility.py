@@ -14,8 +14,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-import fuzzkit
 import killkit
+import notes
 import pytest
 import torch
 
@@ -107,7 +107,7 @@ def test_two_threads_same_quality(tree: str, one_thread: dict, tmp_path: Path) -
     d_map = abs(first["map"] - one_thread["map"])
     d_rank = abs(first["rank"] - one_thread["rank"])
     assert d_map <= MAP_TOL and d_rank <= RANK_TOL and diff <= COORD_TOL, (d_map, d_rank, diff)
-    fuzzkit.NOTES.append(
+    notes.NOTES.append(
         f"reproducibility: 1 thread bit-identical (2 runs + a fresh process); 2 threads "
         f"deterministic, vs 1 thread: MAP {first['map']:.4f} vs {one_thread['map']:.4f}, "
         f"mean rank {first['rank']:.3f} vs {one_thread['rank']:.3f}, coordinates within "

@@ -18,10 +18,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import fuzzkit
 import killkit
+import notes
 import pytest
 import torch
+from fuzz.checkpoints import valid_checkpoint
 
 import hyptax.files
 from hyptax.cli import main
@@ -55,7 +56,7 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     folder = tmp_path_factory.mktemp("inputs")
     tree = killkit.write_tree(folder / "tree.tsv", 200, seed=3)
     ckpt = folder / "c.pt"
-    save_checkpoint(ckpt, fuzzkit.valid_checkpoint(random.Random(0), 500, 4))
+    save_checkpoint(ckpt, valid_checkpoint(random.Random(0), 500, 4))
     return {"tree": str(tree), "ckpt": str(ckpt)}
 
 
@@ -324,7 +325,7 @@ def test_estimate_covers_a_measured_run(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-2000:]
     grown, estimated = map(int, proc.stdout.split())
     assert grown <= estimated <= 3 * grown + (256 << 20), (grown, estimated)
-    fuzzkit.NOTES.append(
+    notes.NOTES.append(
         f"memory estimate: {n:,}-node run grew {grown / 2**20:.0f} MB, estimated "
         f"{estimated / 2**20:.0f} MB"
     )

@@ -16,10 +16,11 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import fuzzkit
 import numpy as np
 import pytest
 import torch
+from fuzz.cases import MARKER, Case, run_case
+from fuzz.pickles import Reduce, malicious_pickles
 
 import hyptax
 from hyptax.cli import main
@@ -30,36 +31,26 @@ from hyptax.training.checkpoint import load_checkpoint
 
 
 # ------------------------------------------------------------------ pickles
-@pytest.mark.parametrize("name", sorted(fuzzkit.malicious_pickles(Path("x"))))
+@pytest.mark.parametrize("name", sorted(malicious_pickles(Path("x"))))
 def test_pickles_that_run_code_are_refused(tmp_path: Path, name: str) -> None:
-    marker = tmp_path / fuzzkit.MARKER
+    marker = tmp_path / MARKER
     path = tmp_path / "evil.pkl"
-    path.write_bytes(fuzzkit.malicious_pickles(marker)[name])
-    case = fuzzkit.Case("pickle", str(path), f"malicious:{name}", str(path), forbidden=(marker,))
+    path.write_bytes(malicious_pickles(marker)[name])
+    case = Case("pickle", str(path), f"malicious:{name}", str(path), forbidden=(marker,))
     case.error = r"refused: the pickle asks for '[\w.]+'; hyptax reads only plain"
-    fuzzkit.run_case(case)
+    run_case(case)
 
 
 def test_the_payloads_are_live(tmp_path: Path) -> None:
     """The same bytes do run code under plain pickle: the refusals above are real."""
-    marker = tmp_path / fuzzkit.MARKER
+    marker = tmp_path / MARKER
     for name in ("GLOBAL os.system", "INST os.system", "STACK_GLOBAL builtins.open"):
-        pickle.loads(fuzzkit.malicious_pickles(marker)[name])
+        pickle.loads(malicious_pickles(marker)[name])
         assert marker.exists(), name
         marker.unlink()
 
 
 # ------------------------------------------------------------------ checkpoints
-class Reduce:
-    """Unpickles as ``fn(*args)``."""
-
-    def __init__(self, fn: Any, *args: Any) -> None:
-        self.fn, self.args = fn, args
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return self.fn, self.args
-
-
 def payloads(marker: Path) -> dict[str, Any]:
     touch = f"touch {marker}"
     return {
@@ -68,7 +59,7 @@ def payloads(marker: Path) -> dict[str, Any]:
         "builtins.eval": Reduce(builtins.eval, f"__import__('os').system('{touch}')"),
         "builtins.exec": Reduce(builtins.exec, f"open('{marker}', 'w')"),
         "builtins.open": Reduce(builtins.open, str(marker), "w"),
-        "a class": Reduce(fuzzkit.Case, "x", str(marker), "z", "w"),
+        "a class": Reduce(Case, "x", str(marker), "z", "w"),
     }
 
 
@@ -111,7 +102,7 @@ READERS = {
 @pytest.mark.parametrize("reader", sorted(READERS))
 def test_checkpoint_with_a_payload_is_refused(trained, tmp_path: Path, capsys, payload, reader):
     out, _ = trained
-    marker = tmp_path / fuzzkit.MARKER
+    marker = tmp_path / MARKER
     path = tmp_path / "evil.pt"
     path.write_bytes((out / "last.pt").read_bytes())
     rewrite(path, history=[{"epoch": 1, "note": payloads(marker)[payload]}])
@@ -130,7 +121,7 @@ def test_checkpoint_with_a_payload_is_refused(trained, tmp_path: Path, capsys, p
 
 def test_resume_refuses_a_payload(trained, tmp_path: Path, capsys) -> None:
     out, _ = trained
-    marker = tmp_path / fuzzkit.MARKER
+    marker = tmp_path / MARKER
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     for name in ("last.pt", "best.pt"):
@@ -167,7 +158,7 @@ def test_every_torch_load_is_weights_only(trained, tmp_path: Path, monkeypatch, 
 
 # ------------------------------------------------------------------ numpy files
 def test_prepared_dataset_with_a_pickled_object_is_refused(tmp_path: Path) -> None:
-    marker = tmp_path / fuzzkit.MARKER
+    marker = tmp_path / MARKER
     path = tmp_path / "evil.npz"
     evil = np.empty(1, dtype=object)
     evil[0] = payloads(marker)["os.system"]
@@ -179,7 +170,7 @@ def test_prepared_dataset_with_a_pickled_object_is_refused(tmp_path: Path) -> No
 
 def test_npy_export_with_a_pickled_object_is_refused(trained, tmp_path: Path) -> None:
     out, _ = trained
-    marker = tmp_path / fuzzkit.MARKER
+    marker = tmp_path / MARKER
     assert main(["export", str(out / "best.pt"), "--format", "npy", "-o", str(tmp_path / "e")]) == 0
     evil = np.empty(3, dtype=object)
     evil[:] = [payloads(marker)["os.system"]] * 3
