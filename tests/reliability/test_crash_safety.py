@@ -36,7 +36,7 @@ def train_args(epochs: int = EPOCHS) -> list[str]:
     """``hyptax train`` flags: a checkpoint every epoch, one thread, no early stopping."""
     return (
         f"train --quiet --threads 1 --epochs {epochs} --eval-every 1 --dim 20 --batch-size 64 "
-        "--n-negatives 10 --early-stopping 0 --seed 3 --lr 0.3 --geometry order"
+        "--n-negatives 10 --early-stopping 0 --seed 3 --lr 0.3 --geometry order --precision float64"
     ).split()
 
 

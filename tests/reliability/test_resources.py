@@ -292,7 +292,7 @@ tiny = sys.argv[1] + ".tiny.tsv"
 open(tiny, "w").write("".join(f"t{i}\tt{i // 2}\n" for i in range(1, 60)))
 warm = TrainConfig(data=tiny, dim=32, epochs=1, burn_in=0, threads=1, n_negatives=10)
 run(warm, report=False, echo=lambda line: None)  # compile the kernels first
-pipeline.load_data = lambda config, echo=None, shown=None: tax
+pipeline.load_data = lambda config, echo=None, shown=None, **kw: tax
 gc.collect()
 before = int(open("/proc/self/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 run(config, report=False, echo=lambda line: None)
