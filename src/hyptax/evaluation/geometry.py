@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import torch
@@ -55,26 +56,37 @@ class BallView:
     def n(self) -> int:
         return len(self.p)
 
-    def kernel_points(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(hi, rows)`` for the kernels: ``hi (dim, n)`` the Poincaré coordinates or
-        the polar directions' top limb, transposed, and ``rows (n, L, dim)`` every
-        limb (``L = 1``: the coordinates), one node's contiguous; both C-contiguous."""
+    @cached_property
+    def _kernel_points(self) -> tuple[np.ndarray, np.ndarray]:
         if self.polar is None:
             return np.ascontiguousarray(self.p.T), self.p.reshape(self.n, 1, self.p.shape[1])
         limbs = self.polar.limbs
         return np.ascontiguousarray(limbs[:, 0].T), np.ascontiguousarray(limbs)
+
+    def kernel_points(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(hi, rows)`` for the kernels: ``hi (dim, n)`` the Poincaré coordinates or
+        the polar directions' top limb, transposed, and ``rows (n, L, dim)`` every
+        limb (``L = 1``: the coordinates), one node's contiguous; both C-contiguous.
+        Made once per view (the rankings, their probes and the neighbour searches all
+        read them)."""
+        return self._kernel_points
 
     def kernel_scalars(self, ancestor: bool) -> np.ndarray:
         """``(k, n)`` C-contiguous per-node scalars of the kernels' key
         (:func:`hyptax.evaluation.kernels._pair_key`): ``g`` and ``exp(dist0)`` in
         the ball; ``exp(r / 2)``, ``exp(-r / 2)``, ``sinh r`` and ``exp(r - max r)``
         for polar points."""
-        r = self.dist0
-        if self.polar is not None:  # sinh r over sqrt(SQ_SCALE): the kernels' sq carries it
-            top = float(r.max(initial=0.0))
-            s = np.sinh(r) / math.sqrt(SQ_SCALE)
-            return np.stack((np.exp(r / 2), np.exp(-r / 2), s, np.exp(r - top)))
-        return np.stack((self.gap_inv, np.exp(r) if ancestor else self.gap_inv))
+        key = ancestor and self.polar is None  # polar points: one set serves both scores
+        made = self.__dict__.setdefault("_scalars", {})  # made once per view and score
+        if key not in made:
+            r = self.dist0
+            if self.polar is not None:  # sinh r over sqrt(SQ_SCALE): the kernels' sq has it
+                top = float(r.max(initial=0.0))
+                s = np.sinh(r) / math.sqrt(SQ_SCALE)
+                made[key] = np.stack((np.exp(r / 2), np.exp(-r / 2), s, np.exp(r - top)))
+            else:
+                made[key] = np.stack((self.gap_inv, np.exp(r) if key else self.gap_inv))
+        return made[key]
 
     def anchor_keys(self, rows: np.ndarray, ancestor: bool = False) -> torch.Tensor:
         """``(len(rows), n)`` float64 keys of every node for each anchor of ``rows``,

@@ -103,7 +103,9 @@ def indexable(view: BallView) -> bool:
 
 def ball_index(view: BallView, leaf: int = LEAF) -> BallIndex:
     """Build the kd-tree of ``view`` (``O(n log n)``, one thread; 5 to 10 s for the whole
-    NCBI on a busy machine)."""
+    NCBI on a busy machine). Only for a view :func:`indexable` accepts."""
+    if not indexable(view):
+        raise ValueError("the index needs plain points, finite and inside the ball")
     n, dim = view.p.shape
     order = np.arange(n, dtype=np.int64)
     cap = 2 * (n // max(1, (leaf + 1) // 2)) + 3

@@ -114,9 +114,6 @@ def count_closer(
     """
     if score not in SCORES:
         raise ValueError(f"unknown ranking score {score!r}")
-    if index is not None and view.polar is not None:
-        index = None  # the index is over plain coordinates: polar points are scanned
-        backend = "auto" if backend == "index" else backend
     if backend == "auto":
         backend = "index" if index is not None else "numba" if numba is not None else "torch"
     if backend not in ("numba", "torch", "index") or (backend == "index" and index is None):
